@@ -1,0 +1,13 @@
+# The process-wide thread pool (rt_parallel.h). Kernels split work with parallel_for:
+#   parallel_for(n, grain, fn, ctx) calls fn(ctx, begin, end) over disjoint ranges of [0, n).
+from rt_tensor._types cimport index_t
+
+ctypedef void (*task_fn)(void* ctx, index_t begin, index_t end) noexcept nogil
+
+cdef void parallel_for(index_t n, index_t grain, task_fn fn, void* ctx) noexcept nogil
+cdef int num_threads() noexcept nogil
+
+# Work below this many elements runs on the calling thread: a parallel region costs
+# about 1-2 µs (BUILD-NOTES.md).
+cdef enum:
+    GRAIN_ELEMENTWISE = 32768

@@ -1,0 +1,49 @@
+# cython: language_level=3
+"""The process-wide thread pool; see rt_parallel.h for why it is not OpenMP."""
+include "build_stamp.pxi"
+import os
+
+from rt_tensor._types cimport index_t
+
+cdef extern from "rt_parallel.h" nogil:
+    ctypedef void (*rt_task_fn)(void* ctx, index_t begin, index_t end) noexcept nogil
+    void rt_parallel_for(index_t n, index_t grain, rt_task_fn fn, void* ctx)
+    void rt_pool_init(int nthreads)
+    void rt_set_num_threads(int n)
+    int rt_get_num_threads()
+    int rt_default_threads()
+
+
+cdef void parallel_for(index_t n, index_t grain, task_fn fn, void* ctx) noexcept nogil:
+    rt_parallel_for(n, grain, <rt_task_fn>fn, ctx)
+
+
+cdef int num_threads() noexcept nogil:
+    return rt_get_num_threads()
+
+
+def set_num_threads(int n):
+    """Set the number of threads used by rt_tensor kernels (including the caller).
+
+    Like ``torch.set_num_threads``. ``n`` must be positive.
+    """
+    if n < 1:
+        raise ValueError(f"set_num_threads: expected a positive number of threads, got {n}")
+    with nogil:
+        rt_set_num_threads(n)
+
+
+def get_num_threads():
+    """Number of threads used by rt_tensor kernels (``torch.get_num_threads``)."""
+    return rt_get_num_threads()
+
+
+def _initial_threads():
+    for var in ("RT_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.strip().isdigit() and int(value) > 0:
+            return int(value)
+    return rt_default_threads()
+
+
+rt_pool_init(_initial_threads())

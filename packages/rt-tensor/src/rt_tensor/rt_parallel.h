@@ -1,0 +1,219 @@
+/* rt's thread pool: one per process, shared by every kernel module through _parallel.pyx.
+ *
+ * Why not OpenMP (measured, see docs/performance.md): an OpenMP parallel region ends in a
+ * barrier that waits for every team thread, so when another process holds a core a 2-thread
+ * region waits for a descheduled thread (PyTorch stalls ~8 ms per region that way), and
+ * libgomp spinning next to OpenBLAS's own pool slowed both 25-80x (BUILD-NOTES.md).
+ *
+ * Here work is split into chunks that threads claim with an atomic counter; the caller claims
+ * chunks too and only waits for chunks another thread has actually started. A worker that is
+ * not running when the job is posted claims nothing, so 2 threads are never slower than 1
+ * (beyond at most one chunk). Workers spin briefly, then sleep on a condition variable.
+ * Nested calls, or calls while another Python thread holds the pool, run serially.
+ */
+#ifndef RT_PARALLEL_H
+#define RT_PARALLEL_H
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sched.h>
+
+#define RT_MAX_THREADS 256
+
+typedef void (*rt_task_fn)(void *ctx, int64_t begin, int64_t end);
+
+typedef struct {
+    /* job; written by the caller before it publishes a new generation in `claim` */
+    rt_task_fn fn;
+    void *ctx;
+    int64_t n;            /* iterations */
+    int64_t chunk;        /* iterations per chunk */
+    int64_t nchunks;
+    /* (generation << 32) | next chunk index */
+    volatile uint64_t claim;
+    volatile int64_t done;            /* chunks finished */
+    volatile int shutdown;
+    int nthreads;                     /* workers + the caller */
+    int started;                      /* workers currently running */
+    pthread_t threads[RT_MAX_THREADS];
+    pthread_mutex_t sleep_mu;
+    pthread_cond_t sleep_cv;
+    volatile int sleepers;
+    volatile int busy;                /* a caller holds the pool */
+} rt_pool_t;
+
+static rt_pool_t rt_pool = {0};
+static __thread int rt_in_worker = 0;
+static int rt_pool_inited = 0;
+
+static inline void rt_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Claim one chunk of generation `gen`; returns its index or -1 when none is left. */
+static inline int64_t rt_claim(uint32_t gen) {
+    uint64_t v = __atomic_load_n(&rt_pool.claim, __ATOMIC_ACQUIRE);
+    for (;;) {
+        if ((uint32_t)(v >> 32) != gen) return -1;
+        int64_t idx = (int64_t)(v & 0xffffffffu);
+        if (idx >= rt_pool.nchunks) return -1;
+        if (__atomic_compare_exchange_n(&rt_pool.claim, &v, v + 1, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return idx;
+    }
+}
+
+static inline void rt_run_chunk(rt_task_fn fn, void *ctx, int64_t idx, int64_t chunk, int64_t n) {
+    int64_t b = idx * chunk, e = b + chunk;
+    if (e > n) e = n;
+    fn(ctx, b, e);
+    __atomic_fetch_add(&rt_pool.done, 1, __ATOMIC_ACQ_REL);
+}
+
+static void *rt_worker_main(void *arg) {
+    (void)arg;
+    rt_in_worker = 1;
+    uint32_t seen = (uint32_t)(__atomic_load_n(&rt_pool.claim, __ATOMIC_ACQUIRE) >> 32);
+    for (;;) {
+        /* spin a little for the next job, then sleep */
+        int spins = 0;
+        uint32_t gen;
+        for (;;) {
+            if (__atomic_load_n(&rt_pool.shutdown, __ATOMIC_ACQUIRE)) return NULL;
+            gen = (uint32_t)(__atomic_load_n(&rt_pool.claim, __ATOMIC_ACQUIRE) >> 32);
+            if (gen != seen) break;
+            if (++spins < 20000) { rt_cpu_relax(); continue; }
+            pthread_mutex_lock(&rt_pool.sleep_mu);
+            __atomic_fetch_add(&rt_pool.sleepers, 1, __ATOMIC_SEQ_CST);
+            while (!rt_pool.shutdown &&
+                   (uint32_t)(__atomic_load_n(&rt_pool.claim, __ATOMIC_SEQ_CST) >> 32) == seen)
+                pthread_cond_wait(&rt_pool.sleep_cv, &rt_pool.sleep_mu);
+            __atomic_fetch_sub(&rt_pool.sleepers, 1, __ATOMIC_SEQ_CST);
+            pthread_mutex_unlock(&rt_pool.sleep_mu);
+            spins = 0;
+        }
+        seen = gen;
+        for (;;) {
+            /* read the job after the generation: the caller wrote it before publishing */
+            rt_task_fn fn = rt_pool.fn; void *ctx = rt_pool.ctx;
+            int64_t chunk = rt_pool.chunk, n = rt_pool.n;
+            int64_t idx = rt_claim(gen);
+            if (idx < 0) break;
+            rt_run_chunk(fn, ctx, idx, chunk, n);
+        }
+    }
+}
+
+static void rt_pool_stop(void) {
+    if (rt_pool.started == 0) return;
+    __atomic_store_n(&rt_pool.shutdown, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&rt_pool.sleep_mu);
+    pthread_cond_broadcast(&rt_pool.sleep_cv);
+    pthread_mutex_unlock(&rt_pool.sleep_mu);
+    for (int i = 0; i < rt_pool.started; i++) pthread_join(rt_pool.threads[i], NULL);
+    rt_pool.started = 0;
+    __atomic_store_n(&rt_pool.shutdown, 0, __ATOMIC_RELEASE);
+}
+
+static void rt_after_fork_child(void) {
+    /* the child has only the forking thread: forget the workers, start new ones lazily */
+    rt_pool.started = 0;
+    rt_pool.sleepers = 0;
+    rt_pool.busy = 0;
+    rt_pool.shutdown = 0;
+    pthread_mutex_init(&rt_pool.sleep_mu, NULL);
+    pthread_cond_init(&rt_pool.sleep_cv, NULL);
+}
+
+static int rt_default_threads(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        int c = CPU_COUNT(&set);
+        if (c > 0) return c < RT_MAX_THREADS ? c : RT_MAX_THREADS;
+    }
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? (int)(c < RT_MAX_THREADS ? c : RT_MAX_THREADS) : 1;
+}
+
+static void rt_pool_init(int nthreads) {
+    if (!rt_pool_inited) {
+        pthread_mutex_init(&rt_pool.sleep_mu, NULL);
+        pthread_cond_init(&rt_pool.sleep_cv, NULL);
+        pthread_atfork(NULL, NULL, rt_after_fork_child);
+        rt_pool_inited = 1;
+    }
+    if (nthreads < 1) nthreads = 1;
+    if (nthreads > RT_MAX_THREADS) nthreads = RT_MAX_THREADS;
+    rt_pool.nthreads = nthreads;
+}
+
+/* Start the workers on first use, so importing rt_tensor creates no threads. */
+static void rt_pool_ensure_started(void) {
+    int want = rt_pool.nthreads - 1;
+    if (rt_pool.started == want) return;
+    rt_pool_stop();
+    for (int i = 0; i < want; i++) {
+        if (pthread_create(&rt_pool.threads[i], NULL, rt_worker_main, NULL) != 0) break;
+        rt_pool.started++;
+    }
+}
+
+static void rt_set_num_threads(int n) {
+    while (__atomic_exchange_n(&rt_pool.busy, 1, __ATOMIC_ACQUIRE)) rt_cpu_relax();
+    rt_pool_stop();
+    rt_pool_init(n);
+    __atomic_store_n(&rt_pool.busy, 0, __ATOMIC_RELEASE);
+}
+
+static int rt_get_num_threads(void) { return rt_pool.nthreads; }
+
+/* Run fn over [0, n) in chunks of at least `grain` iterations. Serial when the work is
+ * small, when called from inside a task, or when another caller holds the pool. */
+static void rt_parallel_for(int64_t n, int64_t grain, rt_task_fn fn, void *ctx) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    int nt = rt_pool.nthreads;
+    if (nt <= 1 || n < 2 * grain || rt_in_worker ||
+        __atomic_exchange_n(&rt_pool.busy, 1, __ATOMIC_ACQUIRE)) {
+        fn(ctx, 0, n);
+        return;
+    }
+    rt_pool_ensure_started();
+    if (rt_pool.started == 0) {
+        __atomic_store_n(&rt_pool.busy, 0, __ATOMIC_RELEASE);
+        fn(ctx, 0, n);
+        return;
+    }
+    /* a few chunks per thread: small enough that a preempted thread costs little */
+    int64_t nchunks = (int64_t)nt * 4;
+    if (nchunks > n / grain) nchunks = n / grain;
+    if (nchunks < 2) nchunks = 2;
+    int64_t chunk = (n + nchunks - 1) / nchunks;
+    nchunks = (n + chunk - 1) / chunk;
+
+    rt_pool.fn = fn; rt_pool.ctx = ctx; rt_pool.n = n;
+    rt_pool.chunk = chunk; rt_pool.nchunks = nchunks;
+    __atomic_store_n(&rt_pool.done, 0, __ATOMIC_RELEASE);
+    uint64_t old = __atomic_load_n(&rt_pool.claim, __ATOMIC_ACQUIRE);
+    uint32_t gen = (uint32_t)(old >> 32) + 1;
+    __atomic_store_n(&rt_pool.claim, ((uint64_t)gen) << 32, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&rt_pool.sleepers, __ATOMIC_SEQ_CST) > 0) {
+        pthread_mutex_lock(&rt_pool.sleep_mu);
+        pthread_cond_broadcast(&rt_pool.sleep_cv);
+        pthread_mutex_unlock(&rt_pool.sleep_mu);
+    }
+    int64_t idx;
+    rt_in_worker = 1;
+    while ((idx = rt_claim(gen)) >= 0) rt_run_chunk(fn, ctx, idx, chunk, n);
+    rt_in_worker = 0;
+    /* wait only for chunks that other threads have claimed and are running */
+    while (__atomic_load_n(&rt_pool.done, __ATOMIC_ACQUIRE) < nchunks) rt_cpu_relax();
+    /* close the job: no late claim of this generation can succeed once the next job's
+     * fields are written (the index is past any nchunks) */
+    __atomic_store_n(&rt_pool.claim, (((uint64_t)gen) << 32) | 0xffffffffu, __ATOMIC_RELEASE);
+    __atomic_store_n(&rt_pool.busy, 0, __ATOMIC_RELEASE);
+}
+#endif
