@@ -11,7 +11,8 @@ from rt_tensor._dtype import (_as_dtype, get_default_dtype, from_numpy_dtype, to
                               bool_, int64, float32, complex64, complex128, bfloat16, float64)
 from rt_tensor._tensor import Tensor, from_numpy, _check_device, Size
 
-__all__ = ["tensor", "as_tensor", "scalar_tensor", "empty", "zeros", "ones", "full"]
+__all__ = ["tensor", "as_tensor", "scalar_tensor"]
+TENSOR_METHODS = {}
 
 
 def _default_complex():
