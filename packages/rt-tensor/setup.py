@@ -39,9 +39,13 @@ def expand_templates():
     """Expand every ``*.pxi.in`` Tempita template into build/gen (only when it changed)."""
     from Cython import Tempita
 
+    import importlib
+
     sys.path.insert(0, str(HERE / "codegen"))
-    import kernel_table
-    namespace = {k: v for k, v in vars(kernel_table).items() if not k.startswith("_")}
+    namespace = {}
+    for table in sorted((HERE / "codegen").glob("*.py")):
+        module = importlib.import_module(table.stem)
+        namespace.update({k: v for k, v in vars(module).items() if not k.startswith("_")})
     GEN.mkdir(parents=True, exist_ok=True)
     for template in PKG.rglob("*.pxi.in"):
         target = GEN / template.name[: -len(".in")]
@@ -56,7 +60,8 @@ def build_stamp():
     import Cython
     import numpy
 
-    key = repr(((HERE / "codegen" / "kernel_table.py").read_text(), CFLAGS, LDFLAGS, Cython.__version__, numpy.__version__, sys.version))
+    tables = [p.read_text() for p in sorted((HERE / "codegen").glob("*.py"))]
+    key = repr((tables, CFLAGS, LDFLAGS, Cython.__version__, numpy.__version__, sys.version))
     stamp = GEN / "build_stamp.pxi"
     text = f"# {hashlib.sha256(key.encode()).hexdigest()}\n"
     if not stamp.exists() or stamp.read_text() != text:
@@ -69,13 +74,14 @@ def extensions():
     expand_templates()
     build_stamp()
     only = {m for m in os.environ.get("RT_BUILD_ONLY", "").split(",") if m}
+    headers = [str(h) for h in PKG.glob("*.h")]
     exts = []
     for pyx in sorted(PKG.rglob("*.pyx")):
         rel = pyx.relative_to(SRC).with_suffix("")
         name = ".".join(rel.parts)
         if only and rel.parts[-1] not in only:
             continue
-        exts.append(Extension(name, [str(pyx)], include_dirs=[str(PKG), str(GEN)],
+        exts.append(Extension(name, [str(pyx)], include_dirs=[str(PKG), str(GEN)], depends=headers,
                               extra_compile_args=CFLAGS, extra_link_args=LDFLAGS))
     directives = dict(language_level=3, boundscheck=DEBUG, wraparound=False,
                       initializedcheck=False, cdivision=True, embedsignature=True,

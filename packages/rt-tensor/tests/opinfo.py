@@ -186,11 +186,16 @@ def assert_close(actual, expected, dtype_name, op, context=""):
 
 
 def reference(op, arrays, dtype_names, kwargs):
-    """numpy result computed in the widest type and rounded to the expected dtype."""
+    """numpy result computed in a wide type (the caller rounds it to the expected dtype):
+    16-bit floats in float32, and integers in float64 when the op's result is floating."""
+    exp_dtype = op.expected_dtype(dtype_names)
+    float_result = exp_dtype.is_floating_point or exp_dtype.is_complex
     wide = []
     for a, dn in zip(arrays, dtype_names):
         if dn in ("float16", "bfloat16"):
             wide.append(a.astype(np.float32))
+        elif float_result and dn in BOOL + INTS:
+            wide.append(a.astype(np.float64))
         else:
             wide.append(a)
     with np.errstate(all="ignore"):

@@ -301,6 +301,7 @@ cdef Tensor contiguous_tensor(Tensor t):
         return t
     cdef Tensor out = new_tensor(t._dtype, t._ndim, t._shape, False)
     copy_into(out, t)
+    out._storage.version = 0
     return out
 
 
@@ -1088,6 +1089,7 @@ cdef class Tensor:
         """A contiguous copy with its own storage."""
         cdef Tensor out = new_tensor(self._dtype, self._ndim, self._shape, False)
         copy_into(out, self)
+        out._storage.version = 0
         return out
 
     def copy_(self, src, non_blocking=False):
@@ -1131,6 +1133,7 @@ cdef class Tensor:
             return self
         cdef Tensor out = new_tensor(d.code, self._ndim, self._shape, False)
         copy_into(out, self)
+        out._storage.version = 0
         return out
 
     def type(self, dtype=None):
