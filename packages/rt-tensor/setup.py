@@ -27,7 +27,7 @@ DEBUG = os.environ.get("RT_DEBUG") == "1"
 if DEBUG:
     CFLAGS = ["-O0", "-g"]
 else:
-    CFLAGS = ["-O3", "-g0", "-fno-math-errno", "-fno-trapping-math"]
+    CFLAGS = ["-O3", "-g0", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"]
     import platform
     if platform.machine() in ("x86_64", "AMD64"):
         CFLAGS.append("-march=x86-64-v2")

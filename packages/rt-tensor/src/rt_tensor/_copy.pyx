@@ -88,12 +88,11 @@ cdef void copy_tensor(Tensor dst, Tensor src) except *:
                                    f"must match the existing size ({src._shape[i]}) at non-singleton "
                                    f"dimension 0.  Target sizes: {_fmt(dst)}.  Tensor sizes: {_fmt(src)}")
         src = src.reshape(tuple([src._shape[i] for i in range(nd, src._ndim)]))
-    nd = broadcast_shapes(dst._ndim, dst._shape, src._ndim, src._shape, shape)
-    for i in range(nd):
-        if shape[i] != dst._shape[i]:
-            j = i - (dst._ndim - src._ndim)
-            raise RuntimeError(f"The expanded size of the tensor ({dst._shape[i]}) must match the "
-                               f"existing size ({src._shape[j]}) at non-singleton dimension {i}.  "
+    for i in range(src._ndim):
+        j = i + dst._ndim - src._ndim
+        if src._shape[i] != 1 and src._shape[i] != dst._shape[j]:
+            raise RuntimeError(f"The expanded size of the tensor ({dst._shape[j]}) must match the "
+                               f"existing size ({src._shape[i]}) at non-singleton dimension {j}.  "
                                f"Target sizes: {_fmt(dst)}.  Tensor sizes: {_fmt(src)}")
     if dst._numel == 0:
         return
@@ -143,6 +142,7 @@ def cast(Tensor src, dtype):
     cdef int code = _as_dtype(dtype).code
     cdef Tensor out = new_tensor(code, src._ndim, src._shape, False)
     copy_tensor(out, src)
+    out._storage.version = 0
     return out
 
 

@@ -567,6 +567,9 @@ cdef object binary_op(int k, object a, object b, Tensor out, bint inplace):
         raise TypeError(f"{BINARY_NAMES[k]}(): expected at least one tensor argument")
     rd = state_result(&st)
     opname = BINARY_NAMES[k]
+    if (k == OP_POW and ta is not None and tb is None and category(ta._dtype) <= 1
+            and isinstance(b, (int, np.integer)) and not isinstance(b, (bool, np.bool_)) and b < 0):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
     cd = rd
     if FLOAT_BINARY[k] and category(rd) < 2:
         cd = default_float_code()
