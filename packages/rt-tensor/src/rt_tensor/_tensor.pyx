@@ -1336,13 +1336,6 @@ cdef class Tensor:
         return (_creation.tensor, (self.tolist() if self._dtype != DT_BFLOAT16 else
                                    self.float().tolist(), dtype_of(self._dtype)))
 
-    def __getattr__(self, name):
-        # Methods implemented in other modules: Tensor.exp -> rt_tensor.exp(self, ...).
-        fn = _METHODS.get(name)
-        if fn is None:
-            raise AttributeError(f"'Tensor' object has no attribute '{name}'")
-        return _BoundMethod(fn, self)
-
 
 # Py_LT, Py_LE, Py_EQ, Py_NE, Py_GT, Py_GE -> op codes
 cdef int _RICHCMP[6]
@@ -1354,28 +1347,32 @@ _RICHCMP[4] = OP_GT
 _RICHCMP[5] = OP_GE
 
 
-cdef dict _METHODS = {}
+cdef extern from "Python.h":
+    ctypedef struct PyTypeObject:
+        PyObject* tp_dict
+    ctypedef struct PyObject
+    void PyType_Modified(PyTypeObject* t)
 
 
 def _register_methods(mapping):
-    """Make ``Tensor.<name>(...)`` call ``fn(self, ...)`` for each name -> fn given.
-    Used by rt_tensor/__init__.py for every op that has a method form."""
-    _METHODS.update(mapping)
+    """Install ``Tensor.<name>`` for each name -> function given, where ``fn(self, ...)``
+    implements the method (an op module's TENSOR_METHODS). Methods the class defines itself
+    are never replaced. Done once at import by rt_tensor/__init__.py, so the methods are
+    real attributes of the type (found by ``dir``, overridable by subclasses)."""
+    cdef dict type_dict = <dict><object>(<PyTypeObject*>Tensor).tp_dict
+    for name, fn in mapping.items():
+        if name in type_dict:
+            continue
+        if not hasattr(fn, "__get__"):
+            fn = _as_method(fn, name)
+        type_dict[name] = fn
+    PyType_Modified(<PyTypeObject*>Tensor)
 
 
-cdef class _BoundMethod:
-    cdef object fn
-    cdef object obj
-
-    def __init__(self, fn, obj):
-        self.fn = fn
-        self.obj = obj
-
-    def __call__(self, *args, **kwargs):
-        return self.fn(self.obj, *args, **kwargs)
-
-    def __repr__(self):
-        return f"<bound method Tensor.{getattr(self.fn, '__name__', '?')}>"
+def _as_method(fn, name):
+    """A descriptor that binds self, for builtin (non-binding) functions."""
+    import functools
+    return functools.partialmethod(fn)
 
 
 cdef Tensor _drop_dim(Tensor t, int d, index_t offset):
