@@ -85,7 +85,7 @@ static void *rt_worker_main(void *arg) {
             if (__atomic_load_n(&rt_pool.shutdown, __ATOMIC_ACQUIRE)) return NULL;
             gen = (uint32_t)(__atomic_load_n(&rt_pool.claim, __ATOMIC_ACQUIRE) >> 32);
             if (gen != seen) break;
-            if (++spins < 20000) { rt_cpu_relax(); continue; }
+            if (++spins < 4000) { rt_cpu_relax(); continue; }
             pthread_mutex_lock(&rt_pool.sleep_mu);
             __atomic_fetch_add(&rt_pool.sleepers, 1, __ATOMIC_SEQ_CST);
             while (!rt_pool.shutdown &&

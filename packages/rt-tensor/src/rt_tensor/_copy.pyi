@@ -1,0 +1,6 @@
+"""Broadcasting, dtype-converting copy."""
+from rt_tensor._tensor import Tensor
+from rt_tensor._dtype import dtype
+
+def copy_(dst: Tensor, src: Tensor) -> Tensor: ...
+def cast(src: Tensor, dtype: dtype) -> Tensor: ...
