@@ -248,9 +248,36 @@ cdef bint _view_strides(Tensor t, int nd, const index_t* newshape, index_t* news
 # ---------------------------------------------------------------------------------------
 # construction
 
+cdef extern from *:
+    """
+    static PyObject *rt_call_tp_new(PyObject *cls, PyObject *args) {
+        return ((PyTypeObject *)cls)->tp_new((PyTypeObject *)cls, args, NULL);
+    }
+    """
+    object rt_call_tp_new(object cls, object args)
+
+# The class of the tensors ops create. rt_tensor.Tensor unless a layer above registers a
+# subclass (rt_autograd does), so every op returns that layer's tensors at no extra cost.
+cdef object _tensor_class = None
+cdef tuple _EMPTY_ARGS = ()
+
+
+def _set_tensor_class(cls):
+    """Make every op create instances of ``cls`` (a subclass of Tensor), or of Tensor again
+    with ``None``. For the layer above rt_tensor; not for users."""
+    global _tensor_class
+    if cls is not None and not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"_set_tensor_class: expected a subclass of Tensor, got {cls!r}")
+    _tensor_class = None if cls is Tensor else cls
+
+
 cdef Tensor wrap_storage(Storage s, int dt, int ndim, const index_t* shape, const index_t* strides,
                          index_t offset):
-    cdef Tensor t = Tensor.__new__(Tensor)
+    cdef Tensor t
+    if _tensor_class is None:
+        t = Tensor.__new__(Tensor)
+    else:
+        t = <Tensor>rt_call_tp_new(_tensor_class, _EMPTY_ARGS)
     cdef int i
     cdef index_t n = 1
     t._storage = s
@@ -434,6 +461,8 @@ cdef class Tensor:
     cdef bint is_contig(self) noexcept nogil:
         cdef index_t expected = 1
         cdef int i
+        if self._numel == 0:
+            return True            # as PyTorch: a tensor without elements is contiguous
         for i in range(self._ndim - 1, -1, -1):
             if self._shape[i] != 1:
                 if self._strides[i] != expected:
