@@ -214,3 +214,21 @@ def test_bool_conversion_ambiguity():
         bool(rtt.tensor([1, 2]))
     assert bool(rtt.tensor([1])) is True
     assert 2 in rtt.tensor([1, 2, 3])
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int64", "float16", "bfloat16", "float64", "complex64"])
+def test_pickle_round_trip(dtype):
+    import pickle
+    src = rtt.tensor([[1, 0, 2], [3, 4, 5]], dtype=getattr(rtt, dtype)).t()
+    back = pickle.loads(pickle.dumps(src))
+    assert back.dtype == src.dtype and back.shape == src.shape and back.is_contiguous()
+    assert back.to(rtt.float64).tolist() == src.to(rtt.float64).tolist() if dtype not in ("complex64",) \
+        else back.tolist() == src.tolist()
+    with pytest.raises(ValueError):
+        rtt._tensor._rebuild_tensor(b"abc", 8, (2,))
+
+
+def test_legacy_constructor():
+    assert rtt.Tensor(2, 3).shape == (2, 3) and rtt.Tensor(2, 3).dtype == rtt.float32
+    assert rtt.Tensor([1, 2]).tolist() == [1.0, 2.0] and rtt.Tensor([1, 2]).dtype == rtt.float32
+    assert rtt.Tensor().shape == (0,)

@@ -1362,8 +1362,22 @@ cdef class Tensor:
         return bool((self == element).any())
 
     def __reduce_ex__(self, proto):
-        return (_creation.tensor, (self.tolist() if self._dtype != DT_BFLOAT16 else
-                                   self.float().tolist(), dtype_of(self._dtype)))
+        # pickle the raw bytes of a contiguous copy: exact for every dtype, fast
+        cdef Tensor c = contiguous_tensor(self)
+        cdef bytes raw = (<char*>c.ptr())[:c._numel * ITEMSIZE[c._dtype]]
+        return (_rebuild_tensor, (raw, c._dtype, shape_tuple(c)))
+
+
+def _rebuild_tensor(bytes raw, int dt, tuple shape):
+    """Unpickle a tensor written by Tensor.__reduce_ex__."""
+    if dt < 0 or dt >= NUM_DTYPES:
+        raise ValueError(f"invalid dtype code {dt} in pickled tensor")
+    cdef Tensor t = new_tensor_from_tuple(dt, shape, False)
+    if len(raw) != t._numel * ITEMSIZE[dt]:
+        raise ValueError("pickled tensor data does not match its shape and dtype")
+    if len(raw):
+        memcpy(t.ptr(), <char*>raw, len(raw))
+    return t
 
 
 # Py_LT, Py_LE, Py_EQ, Py_NE, Py_GT, Py_GE -> op codes
