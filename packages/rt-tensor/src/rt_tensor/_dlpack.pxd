@@ -1,0 +1,1 @@
+# DLPack interop (see _dlpack.pyx); nothing is cimported from here yet.
