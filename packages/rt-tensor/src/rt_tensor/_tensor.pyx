@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from cpython.object cimport Py_EQ
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_RECORDS_RO
 from libc.string cimport memcpy
 from rt_tensor._types cimport *
 from rt_tensor._memory cimport Storage, new_storage, external_storage
@@ -361,9 +362,17 @@ cdef object _scalar_of(Tensor t):
     return complex((<double*>p)[0], (<double*>p)[1])
 
 
-cdef _dtype_of_numpy_array(arr):
-    from rt_tensor._dtype import from_numpy_dtype
-    return from_numpy_dtype(arr.dtype)
+cdef dict _NUMPY_DTYPE_CODES = {}
+
+
+cdef int _numpy_dtype_code(object npdtype) except -1:
+    cdef object code = _NUMPY_DTYPE_CODES.get(npdtype)
+    if code is None:
+        from rt_tensor._dtype import from_numpy_dtype
+        code = (<dtype>from_numpy_dtype(npdtype)).code
+        if npdtype.isnative:
+            _NUMPY_DTYPE_CODES[npdtype] = code
+    return code
 
 
 def from_numpy(ndarray):
@@ -377,36 +386,46 @@ def from_numpy(ndarray):
     """
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
-    cdef dtype dt = _dtype_of_numpy_array(ndarray)
+    cdef int code = _numpy_dtype_code(ndarray.dtype)
     if not ndarray.dtype.isnative:
         raise TypeError("from_numpy: non-native byte order arrays are not supported")
-    if ndarray.ndim > MAX_DIMS:
-        raise RuntimeError(f"from_numpy: at most {MAX_DIMS} dimensions are supported")
-    if not ndarray.flags.writeable:
+    cdef Py_buffer view
+    # the buffer protocol gives pointer, shape and byte strides without building dicts
+    PyObject_GetBuffer(ndarray, &view, PyBUF_RECORDS_RO)
+    cdef index_t shape[MAX_DIMS]
+    cdef index_t strides[MAX_DIMS]
+    cdef int i, nd = view.ndim
+    cdef index_t isz = ITEMSIZE[code], hi = 0, bst
+    cdef bint empty = False
+    cdef char* data = <char*>view.buf
+    cdef bint readonly = view.readonly
+    try:
+        if nd > MAX_DIMS:
+            raise RuntimeError(f"from_numpy: at most {MAX_DIMS} dimensions are supported")
+        for i in range(nd):
+            shape[i] = view.shape[i]
+            bst = view.strides[i]
+            if shape[i] == 0:
+                empty = True
+            if bst < 0:
+                raise ValueError("At least one stride in the given numpy array is negative, and "
+                                 "tensors with negative strides are not currently supported. (You "
+                                 "can probably work around this by making a copy of your array "
+                                 " with array.copy().) ")
+            if bst % isz:
+                raise ValueError("given numpy array strides not a multiple of the element byte "
+                                 "size. Copy the numpy array to reallocate the memory.")
+            strides[i] = bst // isz
+            if shape[i] > 0:
+                hi += (shape[i] - 1) * strides[i]
+    finally:
+        PyBuffer_Release(&view)
+    if readonly:
         warnings.warn("The given NumPy array is not writable, and rt_tensor does not support "
                       "non-writable tensors. Writing to this tensor will write to the array.",
                       UserWarning, stacklevel=2)
-    cdef index_t shape[MAX_DIMS]
-    cdef index_t strides[MAX_DIMS]
-    cdef int i, nd = ndarray.ndim
-    cdef index_t isz = dt.itemsize, lo = 0, hi = 0
-    for i in range(nd):
-        shape[i] = ndarray.shape[i]
-        bst = ndarray.strides[i]
-        if bst < 0:
-            raise ValueError("At least one stride in the given numpy array is negative, and "
-                             "tensors with negative strides are not currently supported. (You "
-                             "can probably work around this by making a copy of your array "
-                             " with array.copy().) ")
-        if bst % isz:
-            raise ValueError("given numpy array strides not a multiple of the element byte size. "
-                             "Copy the numpy array to reallocate the memory.")
-        strides[i] = bst // isz
-        if shape[i] > 0:
-            hi += (shape[i] - 1) * strides[i]
-    cdef size_t addr = ndarray.__array_interface__["data"][0]
-    cdef Storage s = external_storage(<char*>addr, (hi + 1) * isz if ndarray.size else 0, ndarray)
-    return wrap_storage(s, dt.code, nd, shape, strides, 0)
+    cdef Storage s = external_storage(data, 0 if empty else (hi + 1) * isz, ndarray)
+    return wrap_storage(s, code, nd, shape, strides, 0)
 
 
 class _ArrayInterface:
