@@ -107,7 +107,7 @@ cdef void copy_tensor(Tensor dst, Tensor src) except *:
                            "the tensor before performing the operation.")
     if status == 3:
         src = src.clone()   # rt is stricter than PyTorch here: never a racy in-place copy
-    if category(src._dtype) == 3 and category(dst._dtype) == 2 or category(src._dtype) == 3 and category(dst._dtype) == 1:
+    if category(src._dtype) == 3 and category(dst._dtype) in (1, 2):   # not for bool, as PyTorch
         warnings.warn("Casting complex values to real discards the imaginary part",
                       UserWarning, stacklevel=3)
     dst._storage.version += 1
