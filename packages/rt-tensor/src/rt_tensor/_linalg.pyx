@@ -313,7 +313,7 @@ cdef void _run_plan(Plan* p) noexcept nogil:
         grain = MIN_BLOCK
     if dim < 2 * grain:              # mid-size products: two halves
         grain = dim // 2
-    if grain < 16:
+    if grain < 1 or grain < MIN_BLOCK // 4:
         _task_batches(p, 0, p.nbatch)
         return
     if p.split_rows:

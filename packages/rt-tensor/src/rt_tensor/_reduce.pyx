@@ -39,7 +39,7 @@ __all__ = ["sum", "nansum", "mean", "nanmean", "prod", "max", "min", "amax", "am
            "cummin", "logcumsumexp", "trace"]
 
 ctypedef void (*red_fn_t)(const char* p, index_t n, index_t s, void* acc, void* extra) noexcept nogil
-ctypedef void (*col4_fn_t)(const char* p, index_t n, index_t s, index_t rs, void* acc, void* extra) noexcept nogil
+ctypedef void (*col4_fn_t)(const char* p, index_t n, index_t s, index_t rs, index_t k, void* acc, void* extra) noexcept nogil
 ctypedef void (*comb_fn_t)(void* dst, const void* src, index_t n) noexcept nogil
 ctypedef void (*init_fn_t)(void* acc, index_t n) noexcept nogil
 ctypedef void (*row2_fn_t)(const char* p, index_t n, index_t s, char* o0, index_t os0,
@@ -68,7 +68,7 @@ include "_reduce_loops.pxi"
 cdef enum:
     GRAIN = 32768          # elements of work below which a task is not split further
     MAX_CHUNKS = 64        # chunks of the reduced range when there are few outputs
-    JBLOCK = 2048           # accumulators per column-kernel block
+    JBLOCK = 4096           # accumulators per column-kernel block
 
 ReturnTypes = {}
 
@@ -184,8 +184,11 @@ cdef void _col_range(RedCtx* c, char* p, index_t rb, index_t re, index_t n, void
         if m > re - rb:
             m = re - rb
         k = 0
+        while k + 8 <= m:
+            c.col4(q + k * rs, n, c.sj, rs, 8, accp, c.extra)
+            k += 8
         while k + 4 <= m:
-            c.col4(q + k * rs, n, c.sj, rs, accp, c.extra)
+            c.col4(q + k * rs, n, c.sj, rs, 4, accp, c.extra)
             k += 4
         while k < m:
             c.fn(q + k * rs, n, c.sj, accp, c.extra)
@@ -288,7 +291,9 @@ cdef Tensor reduce_acc(Tensor x, int op, const bint* rmask, void* extra):
     cdef char* partials = NULL
     cdef comb_fn_t comb = RED_COMB[op][dt]
     cdef init_fn_t init = RED_INIT[op][dt]
-    cdef index_t accsz = ITEMSIZE[accdt]
+    cdef index_t accsz = ITEMSIZE[accdt] if accdt >= 0 else 0
+    if RED_ROW[op][dt] == NULL:
+        raise RuntimeError(f"reduction {op} is not implemented for '{_sname(dt)}'")
     for d in range(nd):
         bstr[d] = x._strides[d] * isz
         if rmask[d]:
@@ -441,6 +446,8 @@ cdef void run_rows(Tensor rows, row2_fn_t fn, Tensor o0, Tensor o1, bint scan, v
     cdef RowCtx c
     cdef int i, nd = rows._ndim
     cdef index_t isz = ITEMSIZE[rows._dtype], nout = 1, grain
+    if fn == NULL:
+        raise RuntimeError(f"this reduction is not implemented for '{_sname(rows._dtype)}'")
     c.fn = fn
     c.extra = extra
     c.base = rows.ptr()
