@@ -104,10 +104,14 @@ def test_out_and_inplace_rules():
         rtt.add(rtt.tensor([1]), rtt.tensor([1]), alpha=0.5)
 
 
-def test_scalar_overflow_is_refused():
-    with pytest.raises(RuntimeError, match="without overflow"):
-        rtt.tensor([1], dtype=rtt.int8) + 1000
-    assert (rtt.tensor([200], dtype=rtt.uint8) + 100).tolist() == [44]  # tensor arithmetic wraps
+def test_out_of_range_scalars_wrap_like_pytorch():
+    # PyTorch 2.13: tensor([1], uint8) + (-3) == 254, int8 + 1000 == -23, float16 + 1e6 == inf
+    assert (rtt.tensor([1], dtype=rtt.uint8) + (-3)).tolist() == [254]
+    assert (rtt.tensor([1], dtype=rtt.int8) + 1000).tolist() == [-23]
+    assert (rtt.tensor([200], dtype=rtt.uint8) + 100).tolist() == [44]
+    assert (rtt.tensor([1.0], dtype=rtt.float16) + 1e6).tolist() == [math.inf]
+    with pytest.raises(OverflowError):
+        rtt.tensor([1]) + 2**70
 
 
 def test_nan_and_special_values():

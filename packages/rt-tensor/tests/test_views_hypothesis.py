@@ -296,8 +296,6 @@ def test_cat_split_roundtrip(shape, data):
                                   ids.transpose(perm)[(slice(None, None, -1),) * tp.ndim])
 
 
-@pytest.mark.xfail(reason="Tensor.is_contig() lacks PyTorch's numel == 0 rule (lead-owned "
-                          "_tensor.pyx)", strict=False)
 def test_empty_tensors_are_contiguous():
     # PyTorch: a tensor without elements is contiguous whatever its strides
     assert rtt.tensor(5).expand(0).is_contiguous()

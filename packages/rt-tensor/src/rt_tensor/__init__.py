@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 from rt_tensor import _parallel, _memory, _dtype, _tensor, _iter, _copy
 from rt_tensor import (_creation, _random, _format, _dlpack, _elementwise, _reduce, _index,
                        _shape_ops, _sort, _linalg)
-from rt_tensor import memory
+from rt_tensor import memory, return_types
 from rt_tensor._dtype import (bool_ as bool, uint8, int8, int16, int32, int64, float16, bfloat16,
                               float32, float64, complex64, complex128, dtype, get_default_dtype,
                               set_default_dtype, promote_types, can_cast)

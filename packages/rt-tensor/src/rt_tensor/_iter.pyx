@@ -145,7 +145,7 @@ cdef void iter_run(NdIter* it, inner_loop_t fn, void* extra, index_t grain) noex
     ctx.it = it
     ctx.fn = fn
     ctx.extra = extra
-    if it.numel < grain * 2:
+    if it.numel - grain < grain:        # numel < 2 * grain, without overflow for huge grains
         _run_range(&ctx, 0, it.numel)
     else:
         parallel_for(it.numel, grain, _run_range, &ctx)

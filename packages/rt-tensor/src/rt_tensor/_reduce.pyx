@@ -70,32 +70,15 @@ cdef enum:
     MAX_CHUNKS = 64        # chunks of the reduced range when there are few outputs
     JBLOCK = 4096           # accumulators per column-kernel block
 
-ReturnTypes = {}
+from rt_tensor import return_types
 
-
-def _return_type(name, fields):
-    """A namedtuple like ``torch.return_types.<name>``: built from its fields, or (as a
-    structseq) from one sequence of them."""
-    base = collections.namedtuple(name, fields)
-
-    def __new__(cls, *args, **kwargs):
-        if len(args) == 1 and not kwargs:
-            args = tuple(args[0])
-        return base.__new__(cls, *args, **kwargs)
-
-    cls = type(name, (base,), {"__new__": __new__, "__slots__": (),
-                               "__module__": "rt_tensor.return_types"})
-    ReturnTypes[name] = cls
-    return cls
-
-
-_max_rt = _return_type("max", ["values", "indices"])
-_min_rt = _return_type("min", ["values", "indices"])
-_median_rt = _return_type("median", ["values", "indices"])
-_nanmedian_rt = _return_type("nanmedian", ["values", "indices"])
-_cummax_rt = _return_type("cummax", ["values", "indices"])
-_cummin_rt = _return_type("cummin", ["values", "indices"])
-_aminmax_rt = _return_type("aminmax", ["min", "max"])
+_max_rt = return_types.max
+_min_rt = return_types.min
+_median_rt = return_types.median
+_nanmedian_rt = return_types.nanmedian
+_cummax_rt = return_types.cummax
+_cummin_rt = return_types.cummin
+_aminmax_rt = return_types.aminmax
 
 
 # =======================================================================================

@@ -21,61 +21,14 @@ from rt_tensor._memory cimport new_storage
 from rt_tensor import _dtype as _dtmod
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
-           "searchsorted", "bucketize", "histc", "return_types"]
+           "searchsorted", "bucketize", "histc"]
 
 
-class _ReturnTypes:
-    """Named result tuples, as ``torch.return_types``."""
+from rt_tensor import return_types
 
-
-return_types = _ReturnTypes()
-
-
-class _ResultTuple(tuple):
-    """A (values, indices) pair readable by name, built like torch.return_types: from one
-    sequence (``sort((v, i))``), from two values, or from keywords."""
-    __slots__ = ()
-    n_fields = 2
-    n_sequence_fields = 2
-
-    def __new__(cls, *args, values=None, indices=None):
-        if len(args) == 1:
-            items = tuple(args[0])
-        elif len(args) == 2:
-            items = args
-        elif not args and values is not None:
-            items = (values, indices)
-        else:
-            raise TypeError(f"{cls.__name__}() takes a 2-sequence ({len(args)}-sequence given)")
-        if len(items) != 2:
-            raise TypeError(f"{cls.__name__}() takes a 2-sequence ({len(items)}-sequence given)")
-        return tuple.__new__(cls, items)
-
-    @property
-    def values(self):
-        return tuple.__getitem__(self, 0)
-
-    @property
-    def indices(self):
-        return tuple.__getitem__(self, 1)
-
-    def __repr__(self):
-        return (f"rt_tensor.return_types.{type(self).__name__}(\nvalues={self[0]!r},\n"
-                f"indices={self[1]!r})")
-
-    def __reduce__(self):
-        return (type(self), (tuple(self),))
-
-
-def _result_type(name):
-    cls = type(name, (_ResultTuple,), {"__slots__": (), "__module__": "rt_tensor.return_types"})
-    setattr(return_types, name, cls)
-    return cls
-
-
-_SortResult = _result_type("sort")
-_TopkResult = _result_type("topk")
-_KthResult = _result_type("kthvalue")
+_SortResult = return_types.sort
+_TopkResult = return_types.topk
+_KthResult = return_types.kthvalue
 
 
 # ---------------------------------------------------------------------------------------

@@ -43,9 +43,20 @@ def _bind_modules(**mods):
     _dlpack = mods.get("dlpack", _dlpack)
 
 
-cdef binary_hook_t _binary_hook = NULL
-cdef unary_hook_t _unary_hook = NULL
-cdef copy_hook_t _copy_hook = NULL
+# Until _elementwise and _copy register their kernels (rt_tensor/__init__.py imports them
+# right after this module), operators raise instead of calling through a NULL pointer.
+cdef object _no_binary(int op, object a, object b, object out, bint inplace):
+    raise RuntimeError("rt_tensor._elementwise is not loaded: import rt_tensor, not its parts")
+
+cdef object _no_unary(int op, object a, object out, bint inplace):
+    raise RuntimeError("rt_tensor._elementwise is not loaded: import rt_tensor, not its parts")
+
+cdef void _no_copy(Tensor dst, Tensor src) except *:
+    raise RuntimeError("rt_tensor._copy is not loaded: import rt_tensor, not its parts")
+
+cdef binary_hook_t _binary_hook = _no_binary
+cdef unary_hook_t _unary_hook = _no_unary
+cdef copy_hook_t _copy_hook = _no_copy
 
 cdef void register_elementwise_hooks(binary_hook_t binary, unary_hook_t unary):
     global _binary_hook, _unary_hook

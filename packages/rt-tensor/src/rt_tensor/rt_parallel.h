@@ -8,7 +8,9 @@
  * Here work is split into chunks that threads claim with an atomic counter; the caller claims
  * chunks too and only waits for chunks another thread has actually started. A worker that is
  * not running when the job is posted claims nothing, so 2 threads are never slower than 1
- * (beyond at most one chunk). Workers spin briefly, then sleep on a condition variable.
+ * (beyond at most one chunk); a caller left waiting for a preempted worker sleeps, which
+ * lets the kernel run the worker on the caller's core. Workers spin briefly, then sleep on
+ * a condition variable.
  * Nested calls, or calls while another Python thread holds the pool, run serially.
  */
 #ifndef RT_PARALLEL_H
@@ -18,8 +20,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sched.h>
+#include <time.h>
 
 #define RT_MAX_THREADS 256
+/* how long the caller spins for chunks still running on other threads before it sleeps */
+#define RT_SPIN_WAIT_US 30
 
 typedef void (*rt_task_fn)(void *ctx, int64_t begin, int64_t end);
 
@@ -41,6 +46,9 @@ typedef struct {
     pthread_cond_t sleep_cv;
     volatile int sleepers;
     volatile int busy;                /* a caller holds the pool */
+    volatile int caller_waiting;      /* the caller sleeps on done_cv */
+    pthread_mutex_t done_mu;
+    pthread_cond_t done_cv;
 } rt_pool_t;
 
 static rt_pool_t rt_pool = {0};
@@ -70,7 +78,12 @@ static inline void rt_run_chunk(rt_task_fn fn, void *ctx, int64_t idx, int64_t c
     int64_t b = idx * chunk, e = b + chunk;
     if (e > n) e = n;
     fn(ctx, b, e);
-    __atomic_fetch_add(&rt_pool.done, 1, __ATOMIC_ACQ_REL);
+    __atomic_fetch_add(&rt_pool.done, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&rt_pool.caller_waiting, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&rt_pool.done_mu);
+        pthread_cond_broadcast(&rt_pool.done_cv);
+        pthread_mutex_unlock(&rt_pool.done_mu);
+    }
 }
 
 static void *rt_worker_main(void *arg) {
@@ -126,6 +139,9 @@ static void rt_after_fork_child(void) {
     rt_pool.shutdown = 0;
     pthread_mutex_init(&rt_pool.sleep_mu, NULL);
     pthread_cond_init(&rt_pool.sleep_cv, NULL);
+    pthread_mutex_init(&rt_pool.done_mu, NULL);
+    pthread_cond_init(&rt_pool.done_cv, NULL);
+    rt_pool.caller_waiting = 0;
 }
 
 static int rt_default_threads(void) {
@@ -142,6 +158,8 @@ static void rt_pool_init(int nthreads) {
     if (!rt_pool_inited) {
         pthread_mutex_init(&rt_pool.sleep_mu, NULL);
         pthread_cond_init(&rt_pool.sleep_cv, NULL);
+        pthread_mutex_init(&rt_pool.done_mu, NULL);
+        pthread_cond_init(&rt_pool.done_cv, NULL);
         pthread_atfork(NULL, NULL, rt_after_fork_child);
         rt_pool_inited = 1;
     }
@@ -176,7 +194,7 @@ static void rt_parallel_for(int64_t n, int64_t grain, rt_task_fn fn, void *ctx) 
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     int nt = rt_pool.nthreads;
-    if (nt <= 1 || n < 2 * grain || rt_in_worker ||
+    if (nt <= 1 || n - grain < grain /* n < 2 * grain, overflow-safe */ || rt_in_worker ||
         __atomic_exchange_n(&rt_pool.busy, 1, __ATOMIC_ACQUIRE)) {
         fn(ctx, 0, n);
         return;
@@ -209,8 +227,31 @@ static void rt_parallel_for(int64_t n, int64_t grain, rt_task_fn fn, void *ctx) 
     rt_in_worker = 1;
     while ((idx = rt_claim(gen)) >= 0) rt_run_chunk(fn, ctx, idx, chunk, n);
     rt_in_worker = 0;
-    /* wait only for chunks that other threads have claimed and are running */
-    while (__atomic_load_n(&rt_pool.done, __ATOMIC_ACQUIRE) < nchunks) rt_cpu_relax();
+    /* Wait only for chunks that other threads have claimed and are running: spin briefly,
+     * then sleep. Sleeping matters when another process holds the worker's core and the
+     * worker was preempted mid-chunk: this core goes idle, so the kernel moves the worker
+     * here at once instead of after the other process's time slice (milliseconds). */
+    if (__atomic_load_n(&rt_pool.done, __ATOMIC_ACQUIRE) < nchunks) {
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int spins = 0;
+        while (__atomic_load_n(&rt_pool.done, __ATOMIC_ACQUIRE) < nchunks) {
+            rt_cpu_relax();
+            if ((++spins & 63) == 0) {
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                int64_t us = (int64_t)(t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000;
+                if (us > RT_SPIN_WAIT_US) break;
+            }
+        }
+        if (__atomic_load_n(&rt_pool.done, __ATOMIC_SEQ_CST) < nchunks) {
+            pthread_mutex_lock(&rt_pool.done_mu);
+            __atomic_store_n(&rt_pool.caller_waiting, 1, __ATOMIC_SEQ_CST);
+            while (__atomic_load_n(&rt_pool.done, __ATOMIC_SEQ_CST) < nchunks)
+                pthread_cond_wait(&rt_pool.done_cv, &rt_pool.done_mu);
+            __atomic_store_n(&rt_pool.caller_waiting, 0, __ATOMIC_SEQ_CST);
+            pthread_mutex_unlock(&rt_pool.done_mu);
+        }
+    }
     /* close the job: no late claim of this generation can succeed once the next job's
      * fields are written (the index is past any nchunks) */
     __atomic_store_n(&rt_pool.claim, (((uint64_t)gen) << 32) | 0xffffffffu, __ATOMIC_RELEASE);
