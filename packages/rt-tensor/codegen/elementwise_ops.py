@@ -27,10 +27,13 @@ def fl(name, f32, f64=None, c64=None, c128=None):
 INT_KINDS = ("u", "i")
 BINARY = [
     # name, opcode, {kind or dtype name: expression}, out
-    ("add", "OP_ADD", {"b": "a | b", "num": "a + b"}, "same"),
-    ("sub", "OP_SUB", {"num": "a - b"}, "same"),
-    ("mul", "OP_MUL", {"b": "a & b", "num": "a * b"}, "same"),
-    ("div", "OP_DIV", {"h": "a / b", "f": "a / b", "c": "a / b"}, "same"),
+    ("add", "OP_ADD", {"b": "a | b", "num": "a + b"}, "same",
+     {"float32": "rt_vadd_f32", "float64": "rt_vadd_f64"}),
+    ("sub", "OP_SUB", {"num": "a - b"}, "same", {"float32": "rt_vsub_f32", "float64": "rt_vsub_f64"}),
+    ("mul", "OP_MUL", {"b": "a & b", "num": "a * b"}, "same",
+     {"float32": "rt_vmul_f32", "float64": "rt_vmul_f64"}),
+    ("div", "OP_DIV", {"h": "a / b", "f": "a / b", "c": "a / b"}, "same",
+     {"float32": "rt_vdiv_f32", "float64": "rt_vdiv_f64"}),
     ("floor_divide", "OP_FLOOR_DIV", {"i": "_floordiv_int(a, b, flag)", "u": "_floordiv_uint(a, b, flag)",
                                       "h": "_floordiv_float(a, b)", "f32": "_floordiv_float(a, b)",
                                       "f64": "_floordiv_double(a, b)"}, "same"),

@@ -294,6 +294,22 @@ cdef extern from "rt_vmath.c.h" nogil:
     void rt_vlog_f32(const float* inp, float* out, int64_t n)
     void rt_vtanh_f32(const float* inp, float* out, int64_t n)
     void rt_vsigmoid_f32(const float* inp, float* out, int64_t n)
+    void rt_vadd_f32(const float* a, const float* b, float* out, int64_t n)
+    void rt_vsub_f32(const float* a, const float* b, float* out, int64_t n)
+    void rt_vmul_f32(const float* a, const float* b, float* out, int64_t n)
+    void rt_vdiv_f32(const float* a, const float* b, float* out, int64_t n)
+    void rt_vadd_f64(const double* a, const double* b, double* out, int64_t n)
+    void rt_vsub_f64(const double* a, const double* b, double* out, int64_t n)
+    void rt_vmul_f64(const double* a, const double* b, double* out, int64_t n)
+    void rt_vdiv_f64(const double* a, const double* b, double* out, int64_t n)
+    void rt_vadd_f32_scalar(const float* a, const float* b, float* out, int64_t n)
+    void rt_vsub_f32_scalar(const float* a, const float* b, float* out, int64_t n)
+    void rt_vmul_f32_scalar(const float* a, const float* b, float* out, int64_t n)
+    void rt_vdiv_f32_scalar(const float* a, const float* b, float* out, int64_t n)
+    void rt_vadd_f64_scalar(const double* a, const double* b, double* out, int64_t n)
+    void rt_vsub_f64_scalar(const double* a, const double* b, double* out, int64_t n)
+    void rt_vmul_f64_scalar(const double* a, const double* b, double* out, int64_t n)
+    void rt_vdiv_f64_scalar(const double* a, const double* b, double* out, int64_t n)
 
 include "_elementwise_loops.pxi"
 

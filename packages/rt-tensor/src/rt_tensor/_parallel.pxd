@@ -5,6 +5,8 @@ from rt_tensor._types cimport index_t
 ctypedef void (*task_fn)(void* ctx, index_t begin, index_t end) noexcept nogil
 
 cdef void parallel_for(index_t n, index_t grain, task_fn fn, void* ctx) noexcept nogil
+# Threads a kernel should plan its split for now (1 while the pool backs off because its
+# workers found no CPU time); set_num_threads' value otherwise.
 cdef int num_threads() noexcept nogil
 
 # Work below this many elements runs on the calling thread: a parallel region costs

@@ -11,6 +11,7 @@ cdef extern from "rt_parallel.h" nogil:
     void rt_pool_init(int nthreads)
     void rt_set_num_threads(int n)
     int rt_get_num_threads()
+    int rt_effective_threads()
     int rt_default_threads()
 
 
@@ -19,7 +20,8 @@ cdef void parallel_for(index_t n, index_t grain, task_fn fn, void* ctx) noexcept
 
 
 cdef int num_threads() noexcept nogil:
-    return rt_get_num_threads()
+    # what a kernel should plan for now: 1 while the pool backs off (see rt_parallel.h)
+    return rt_effective_threads()
 
 
 def set_num_threads(int n):

@@ -25,6 +25,10 @@
 #define RT_MAX_THREADS 256
 /* how long the caller spins for chunks still running on other threads before it sleeps */
 #define RT_SPIN_WAIT_US 30
+/* how many pause instructions an idle worker spins for the next job before it sleeps */
+#ifndef RT_WORKER_SPINS
+#define RT_WORKER_SPINS 200
+#endif
 
 typedef void (*rt_task_fn)(void *ctx, int64_t begin, int64_t end);
 
@@ -47,6 +51,12 @@ typedef struct {
     volatile int sleepers;
     volatile int busy;                /* a caller holds the pool */
     volatile int caller_waiting;      /* the caller sleeps on done_cv */
+    /* adaptive back-off: when the workers took no chunk of several jobs in a row (another
+     * process holds their cores), the next jobs run serially, with exponentially rarer
+     * probes; splitting work nobody helps with only costs */
+    int starved_jobs;
+    int backoff_len;
+    int backoff_left;
     pthread_mutex_t done_mu;
     pthread_cond_t done_cv;
 } rt_pool_t;
@@ -98,7 +108,7 @@ static void *rt_worker_main(void *arg) {
             if (__atomic_load_n(&rt_pool.shutdown, __ATOMIC_ACQUIRE)) return NULL;
             gen = (uint32_t)(__atomic_load_n(&rt_pool.claim, __ATOMIC_ACQUIRE) >> 32);
             if (gen != seen) break;
-            if (++spins < 4000) { rt_cpu_relax(); continue; }
+            if (++spins < RT_WORKER_SPINS) { rt_cpu_relax(); continue; }
             pthread_mutex_lock(&rt_pool.sleep_mu);
             __atomic_fetch_add(&rt_pool.sleepers, 1, __ATOMIC_SEQ_CST);
             while (!rt_pool.shutdown &&
@@ -183,10 +193,16 @@ static void rt_set_num_threads(int n) {
     while (__atomic_exchange_n(&rt_pool.busy, 1, __ATOMIC_ACQUIRE)) rt_cpu_relax();
     rt_pool_stop();
     rt_pool_init(n);
+    rt_pool.starved_jobs = rt_pool.backoff_len = rt_pool.backoff_left = 0;
     __atomic_store_n(&rt_pool.busy, 0, __ATOMIC_RELEASE);
 }
 
 static int rt_get_num_threads(void) { return rt_pool.nthreads; }
+
+/* The threads a kernel should plan for now: 1 while the pool is backing off. */
+static int rt_effective_threads(void) {
+    return rt_pool.backoff_left > 0 ? 1 : rt_pool.nthreads;
+}
 
 /* Run fn over [0, n) in chunks of at least `grain` iterations. Serial when the work is
  * small, when called from inside a task, or when another caller holds the pool. */
@@ -196,6 +212,12 @@ static void rt_parallel_for(int64_t n, int64_t grain, rt_task_fn fn, void *ctx) 
     int nt = rt_pool.nthreads;
     if (nt <= 1 || n - grain < grain /* n < 2 * grain, overflow-safe */ || rt_in_worker ||
         __atomic_exchange_n(&rt_pool.busy, 1, __ATOMIC_ACQUIRE)) {
+        fn(ctx, 0, n);
+        return;
+    }
+    if (rt_pool.backoff_left > 0) {
+        rt_pool.backoff_left--;
+        __atomic_store_n(&rt_pool.busy, 0, __ATOMIC_RELEASE);
         fn(ctx, 0, n);
         return;
     }
@@ -223,10 +245,21 @@ static void rt_parallel_for(int64_t n, int64_t grain, rt_task_fn fn, void *ctx) 
         pthread_cond_broadcast(&rt_pool.sleep_cv);
         pthread_mutex_unlock(&rt_pool.sleep_mu);
     }
-    int64_t idx;
+    int64_t idx, mine = 0;
     rt_in_worker = 1;
-    while ((idx = rt_claim(gen)) >= 0) rt_run_chunk(fn, ctx, idx, chunk, n);
+    while ((idx = rt_claim(gen)) >= 0) { rt_run_chunk(fn, ctx, idx, chunk, n); mine++; }
     rt_in_worker = 0;
+    if (mine == nchunks) {
+        if (++rt_pool.starved_jobs >= 2) {
+            rt_pool.backoff_len = rt_pool.backoff_len ? rt_pool.backoff_len * 2 : 4;
+            if (rt_pool.backoff_len > 256) rt_pool.backoff_len = 256;
+            rt_pool.backoff_left = rt_pool.backoff_len;
+            rt_pool.starved_jobs = 0;
+        }
+    } else {
+        rt_pool.starved_jobs = 0;
+        rt_pool.backoff_len = 0;
+    }
     /* Wait only for chunks that other threads have claimed and are running: spin briefly,
      * then sleep. Sleeping matters when another process holds the worker's core and the
      * worker was preempted mid-chunk: this core goes idle, so the kernel moves the worker
