@@ -48,6 +48,7 @@ ctypedef void (*row2_fn_t)(const char* p, index_t n, index_t s, char* o0, index_
 cdef extern from "rt_reduce_simd.h" nogil:
     float rt_row_maxmin_f32(const float* x, int64_t n, float acc, int is_max)
     double rt_row_maxmin_f64(const double* x, int64_t n, double acc, int is_max)
+    double rt_row_sum_f32(const float* x, int64_t n)
     void rt_col_maxmin_f32(const float* x, int64_t n, float* a, int is_max)
     void rt_col_maxmin_f64(const double* x, int64_t n, double* a, int is_max)
     void rt_col4_maxmin_f32(const char* p, int64_t n, int64_t rs, float* a, int is_max)

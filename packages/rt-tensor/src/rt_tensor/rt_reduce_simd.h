@@ -180,4 +180,27 @@ static inline void rt_col4_maxmin_f64(const char *p, int64_t n, int64_t rs, doub
         rt_col_maxmin_f64(x3 + i, n - i, a + i, is_max);
     }
 }
+/* Sum of a contiguous float32 row, for sum/mean (the 4096x4096 benchmark's hot loop).
+ * Cascade summation (as PyTorch's cascade_sum): blocks of 2048 elements are summed in 32
+ * float32 lanes, which the compiler turns into AVX-512/AVX2/SSE accumulators, and the block
+ * sums are added in float64. Each float32 lane adds only 64 values, so over 1e7 elements the
+ * result stays within about 1e-7 relative of a float64 sum. Compiled once per instruction
+ * set (RT_MULTIVERSION, rt_vmath.h), chosen at load time. */
+#include "rt_vmath.h"
+#define RT_SUM_LANES 32
+#define RT_SUM_BLOCK 2048
+RT_MULTIVERSION double rt_row_sum_f32(const float *x, int64_t n) {
+    double total = 0.0;
+    int64_t i = 0;
+    for (; i + RT_SUM_BLOCK <= n; i += RT_SUM_BLOCK) {
+        float lanes[RT_SUM_LANES] = {0};
+        for (int64_t j = 0; j < RT_SUM_BLOCK; j += RT_SUM_LANES)
+            for (int k = 0; k < RT_SUM_LANES; k++) lanes[k] += x[i + j + k];
+        double block = 0.0;
+        for (int k = 0; k < RT_SUM_LANES; k++) block += lanes[k];
+        total += block;
+    }
+    for (; i < n; i++) total += x[i];
+    return total;
+}
 #endif
