@@ -41,7 +41,8 @@ PKG_SOURCES := $(shell find $(addprefix packages/,$(PACKAGES)) \
 	-o -type f \( -name '*.py' -o -name '*.pyx' -o -name '*.pxd' -o -name '*.pxi' -o -name '*.in' \
 	-o -name '*.pyi' -o -name '*.h' -o -name '*.toml' -o -name '*.md' -o -name py.typed \) -print)
 # What a compiled (in-place) build reads: an edit of a .py file needs no rebuild in `make dev`.
-BUILD_SOURCES := $(filter %.pyx %.pxd %.pxi %.in %.h %.toml setup.py %/codegen/kernel_table.py,$(PKG_SOURCES))
+BUILD_SOURCES := $(filter %.pyx %.pxd %.pxi %.in %.h %.toml setup.py,$(PKG_SOURCES)) \
+	$(filter $(wildcard packages/*/codegen/*.py),$(PKG_SOURCES))
 PYPROJECTS := $(foreach p,$(PACKAGES),packages/$(p)/pyproject.toml)
 REQUIREMENTS := requirements/build.txt requirements/test.txt requirements/tools.txt
 
