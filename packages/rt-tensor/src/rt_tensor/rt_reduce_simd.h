@@ -185,11 +185,11 @@ static inline void rt_col4_maxmin_f64(const char *p, int64_t n, int64_t rs, doub
  * float32 lanes, which the compiler turns into AVX-512/AVX2/SSE accumulators, and the block
  * sums are added in float64. Each float32 lane adds only 64 values, so over 1e7 elements the
  * result stays within about 1e-7 relative of a float64 sum. Compiled once per instruction
- * set (RT_MULTIVERSION, rt_vmath.h), chosen at load time. */
+ * set (RT_MULTIVERSION_MEM, rt_vmath.h), chosen at load time. */
 #include "rt_vmath.h"
 #define RT_SUM_LANES 32
 #define RT_SUM_BLOCK 2048
-RT_MULTIVERSION double rt_row_sum_f32(const float *x, int64_t n) {
+RT_MULTIVERSION_MEM double rt_row_sum_f32(const float *x, int64_t n) {
     double total = 0.0;
     int64_t i = 0;
     for (; i + RT_SUM_BLOCK <= n; i += RT_SUM_BLOCK) {

@@ -18,10 +18,10 @@ RT_MULTIVERSION void rt_vsigmoid_f32(const float *in, float *out, int64_t n) {
  * that live in the caches the vector width, not memory, is the limit. Operands may alias
  * the output (in-place ops); `s` variants take a scalar second operand. */
 #define RT_VBINARY(NAME, T, OP)                                                            \
-RT_MULTIVERSION void NAME(const T *a, const T *b, T *out, int64_t n) {                      \
+RT_MULTIVERSION_MEM void NAME(const T *a, const T *b, T *out, int64_t n) {                  \
     for (int64_t i = 0; i < n; i++) out[i] = a[i] OP b[i];                                 \
 }                                                                                           \
-RT_MULTIVERSION void NAME##_scalar(const T *a, const T *b, T *out, int64_t n) {            \
+RT_MULTIVERSION_MEM void NAME##_scalar(const T *a, const T *b, T *out, int64_t n) {        \
     const T s = b[0];                                                                       \
     for (int64_t i = 0; i < n; i++) out[i] = a[i] OP s;                                    \
 }
