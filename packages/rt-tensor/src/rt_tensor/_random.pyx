@@ -17,6 +17,7 @@ import numpy as np
 from libc.math cimport log, sqrt, cos, sin, tan, exp, ceil, floor, fabs, lgamma, log1p, M_PI
 from libc.string cimport memcpy
 from rt_tensor._types cimport *
+from rt_tensor._scalar cimport store_double
 from rt_tensor._dtype cimport ITEMSIZE, dtype_of, category, as_dtype, default_float_code, dtype
 from rt_tensor._tensor cimport Tensor, new_tensor, shape_numel
 from rt_tensor._parallel cimport parallel_for
@@ -228,29 +229,6 @@ cdef struct SampleCtx:
     uint64_t offset
 
 
-cdef inline void _store(char* p, int dt, double v) noexcept nogil:
-    if dt == DT_FLOAT32:
-        (<float*>p)[0] = <float>v
-    elif dt == DT_FLOAT64:
-        (<double*>p)[0] = v
-    elif dt == DT_FLOAT16:
-        (<uint16_t*>p)[0] = rt_f32_to_f16(<float>v)
-    elif dt == DT_BFLOAT16:
-        (<uint16_t*>p)[0] = rt_f32_to_bf16(<float>v)
-    elif dt == DT_INT64:
-        (<int64_t*>p)[0] = <int64_t>v
-    elif dt == DT_INT32:
-        (<int32_t*>p)[0] = <int32_t><int64_t>v
-    elif dt == DT_INT16:
-        (<int16_t*>p)[0] = <int16_t><int64_t>v
-    elif dt == DT_INT8:
-        (<int8_t*>p)[0] = <int8_t><int64_t>v
-    elif dt == DT_UINT8:
-        (<uint8_t*>p)[0] = <uint8_t><int64_t>v
-    else:
-        (<uint8_t*>p)[0] = v != 0
-
-
 cdef inline void _store_int(char* p, int dt, int64_t v) noexcept nogil:
     if dt == DT_INT64:
         (<int64_t*>p)[0] = v
@@ -265,7 +243,7 @@ cdef inline void _store_int(char* p, int dt, int64_t v) noexcept nogil:
     elif dt == DT_BOOL:
         (<uint8_t*>p)[0] = v != 0
     else:
-        _store(p, dt, <double>v)
+        store_double(p, dt, <double>v)
 
 
 cdef extern from "<math.h>" nogil:
@@ -404,7 +382,7 @@ cdef void _sample_range(void* vctx, index_t begin, index_t end) noexcept nogil:
                 v = c.a + c.b * tan(M_PI * (u[j] - 0.5))
             else:
                 v = 1.0 if u[j] < c.a else 0.0
-            _store(c.dst + i * isz, c.dt, v)
+            store_double(c.dst + i * isz, c.dt, v)
 
 
 cdef void _sample_into(Tensor t, int kind, double a, double b, int64_t ilow, uint64_t irange,
