@@ -104,7 +104,8 @@ def test_int_and_other_dtypes_3d(dtype):
                 v, i = rtt.max(t, dim)
                 np.testing.assert_array_equal(N(v), a.max(axis=dim), err_msg=name)
                 np.testing.assert_array_equal(N(i), a.argmax(axis=dim), err_msg=name)
-                np.testing.assert_array_equal(N(rtt.argmin(t, dim)), a.argmin(axis=dim))
+                if dtype != np.bool_:      # argmin/argmax refuse bool, as PyTorch
+                    np.testing.assert_array_equal(N(rtt.argmin(t, dim)), a.argmin(axis=dim))
             np.testing.assert_allclose(N(rtt.cumsum(t, dim)), np.cumsum(a, axis=dim), rtol=1e-5,
                                        atol=1e-5)
             np.testing.assert_allclose(N(rtt.prod(t, dim)), np.prod(a, axis=dim), rtol=1e-5,
@@ -485,3 +486,11 @@ def test_column_kernel_nan_and_values(dtype):
     np.testing.assert_allclose(N(rtt.sum(t, 0)), a.astype(np.float64).sum(0), rtol=2e-3)
     np.testing.assert_array_equal(N(rtt.nansum(t, 0)) if np.dtype(dtype).kind == "i" else 0, 
                                   a.astype(np.int64).sum(0) if np.dtype(dtype).kind == "i" else 0)
+
+
+def test_bool_inputs_refused_like_pytorch():
+    b = rtt.tensor([True, False, True])
+    with pytest.raises(RuntimeError, match="argmax\\(\\): does not support bool input"):
+        b.argmax()
+    with pytest.raises(RuntimeError, match="argmin\\(\\): does not support bool input"):
+        rtt.argmin(b, 0)

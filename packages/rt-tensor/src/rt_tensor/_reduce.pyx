@@ -934,11 +934,15 @@ cdef object _argmaxmin(object input, object dim, bint keepdim, bint is_max, obje
 def argmax(input, dim=None, keepdim=False, *, out=None):
     """Index of the largest element (flattened when ``dim`` is None), first occurrence; a NaN
     counts as the largest (``torch.argmax``)."""
+    if isinstance(input, Tensor) and (<Tensor>input)._dtype == DT_BOOL:
+        raise RuntimeError("argmax(): does not support bool input")
     return _argmaxmin(input, dim, keepdim, True, out)
 
 
 def argmin(input, dim=None, keepdim=False, *, out=None):
     """Index of the smallest element (``torch.argmin``)."""
+    if isinstance(input, Tensor) and (<Tensor>input)._dtype == DT_BOOL:
+        raise RuntimeError("argmin(): does not support bool input")
     return _argmaxmin(input, dim, keepdim, False, out)
 
 

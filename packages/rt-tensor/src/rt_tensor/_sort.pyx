@@ -182,6 +182,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     first (smallest first when ``largest=False``). NaN counts as the largest value."""
     cdef Tensor t = _as_t(input, "topk", "input")
     _check_real(t, "topk_cpu")
+    if t._dtype == DT_BOOL:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     cdef int d = wrap_dim(dim, t._ndim)
     cdef index_t kk = k
     cdef index_t n = t._shape[d] if t._ndim else 1
@@ -223,6 +225,8 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     """The ``k``-th smallest element (1-based) along ``dim`` and its index."""
     cdef Tensor t = _as_t(input, "kthvalue", "input")
     _check_real(t, "kthvalue_cpu")
+    if t._dtype == DT_BOOL:
+        raise RuntimeError("\"kthvalue_cpu\" not implemented for 'Bool'")
     cdef int d = wrap_dim(dim, t._ndim)
     cdef index_t kk = k
     cdef index_t n = t._shape[d] if t._ndim else 1
@@ -380,6 +384,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     ``side='right'``)."""
     cdef Tensor seq = _as_t(sorted_sequence, "searchsorted", "sorted_sequence"), vals
     scalar = not isinstance(input, Tensor)
+    if seq._dtype == DT_BOOL or (not scalar and (<Tensor>input)._dtype == DT_BOOL):
+        raise RuntimeError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
     if side is not None:
         if side not in ("left", "right"):
             raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
