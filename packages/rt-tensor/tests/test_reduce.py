@@ -340,8 +340,13 @@ def test_out():
     o = T(np.zeros((3, 4), dtype=np.float32))
     assert rtt.cumsum(x, 1, out=o) is o
     assert o[2].tolist() == [8, 17, 27, 38]
-    with pytest.raises(RuntimeError):
-        rtt.sum(x, 0, out=T(np.zeros(3, dtype=np.float32)))
+    wrong = T(np.zeros(3, dtype=np.float32))
+    with pytest.warns(UserWarning, match="was resized"):      # PyTorch resizes out=, warning
+        assert rtt.sum(x, 0, out=wrong) is wrong
+    np.testing.assert_allclose(wrong.numpy(), x.numpy().sum(0), rtol=1e-6)
+    empty = rtt.empty(0)
+    rtt.sum(x, 0, out=empty)                                 # an empty out resizes silently
+    assert empty.shape == wrong.shape
     with pytest.raises(RuntimeError):
         rtt.amax(x, 0, out=T(np.zeros(4, dtype=np.int64)))
 

@@ -232,3 +232,16 @@ def test_legacy_constructor():
     assert rtt.Tensor(2, 3).shape == (2, 3) and rtt.Tensor(2, 3).dtype == rtt.float32
     assert rtt.Tensor([1, 2]).tolist() == [1.0, 2.0] and rtt.Tensor([1, 2]).dtype == rtt.float32
     assert rtt.Tensor().shape == (0,)
+
+
+def test_resize_():
+    t = rtt.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    ptr = t.data_ptr()
+    assert t.resize_(2, 3) is t and t.shape == (2, 3) and t.stride() == (3, 1)
+    assert t.data_ptr() == ptr and t.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    t.resize_(0)
+    assert t.shape == (0,)
+    t.resize_(10)
+    assert t.shape == (10,)
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        t.resize_(-1)

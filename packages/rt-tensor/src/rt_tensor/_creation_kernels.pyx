@@ -11,6 +11,7 @@ from rt_tensor._scalar cimport store_double
 from rt_tensor._dtype cimport ITEMSIZE, dtype_of, category
 from rt_tensor._memory cimport Storage, new_storage
 from rt_tensor._tensor cimport Tensor, new_tensor, contiguous_strides, shape_numel
+from rt_tensor._tensor cimport resize_out as _tensor_resize_out
 from rt_tensor._parallel cimport parallel_for, GRAIN_ELEMENTWISE
 
 __all__ = []
@@ -230,36 +231,14 @@ def empty_for_strides(int dt, tuple shape, tuple strides):
 
 
 def resize_out(Tensor out, tuple shape):
-    """PyTorch's out= resize: same shape -> as is; otherwise out gets the new shape (with its
-    own contiguous storage unless its storage is large enough and it is contiguous). Warns
-    when a non-empty tensor is resized, as PyTorch does."""
+    """PyTorch's out= resize for the Python-level factories (see _tensor.resize_out)."""
     cdef int nd = len(shape), i
     cdef index_t sh[MAX_DIMS]
-    cdef bint same = nd == out._ndim
+    if nd > MAX_DIMS:
+        raise RuntimeError(f"rt_tensor supports at most {MAX_DIMS} dimensions, got {nd}")
     for i in range(nd):
         sh[i] = shape[i]
-        if same and sh[i] != out._shape[i]:
-            same = False
-    if same:
-        return out
-    if out._numel != 0:
-        warnings.warn(f"An output with one or more elements was resized since it had shape "
-                      f"{list(out.shape)}, which does not match the required output shape "
-                      f"{list(shape)}. This behavior is deprecated, and in a future PyTorch "
-                      "release outputs will not be resized unless they have zero elements. You "
-                      "can explicitly reuse an out tensor t by resizing it, inplace, to zero "
-                      "elements with t.resize_(0).", UserWarning, stacklevel=3)
-    cdef index_t n = shape_numel(nd, sh)
-    cdef index_t need = (out._offset + n) * ITEMSIZE[out._dtype]
-    if not (out.is_contig() and need <= out._storage.nbytes):
-        out._storage = new_storage(n * ITEMSIZE[out._dtype], False)
-        out._offset = 0
-    out._ndim = nd
-    for i in range(nd):
-        out._shape[i] = sh[i]
-    contiguous_strides(nd, out._shape, out._strides)
-    out._numel = n
-    return out
+    return _tensor_resize_out(out, nd, sh)
 
 
 # ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from rt_tensor._dtype cimport (dtype, dtype_of, ITEMSIZE, category, can_cast_cod
                                ResultState, state_init, state_update_tensor, state_update_scalar,
                                state_result, as_dtype)
 from rt_tensor._tensor cimport (Tensor, new_tensor, register_elementwise_hooks, copy_into,
-                                shape_tuple)
+                                shape_tuple, resize_out)
 from rt_tensor._iter cimport (NdIter, inner_loop_t, iter_init, iter_add, iter_add_raw,
                               iter_coalesce, iter_run, broadcast_shapes)
 from rt_tensor._copy cimport copy_loop, check_no_internal_overlap, overlap_status
@@ -424,32 +424,6 @@ cdef str _fmt_shape(int nd, const index_t* s):
     return "[" + ", ".join([str(s[i]) for i in range(nd)]) + "]"
 
 
-cdef void _resize_out(Tensor out, int nd, const index_t* shape) except *:
-    """PyTorch resizes an out= tensor of the wrong shape (warning when it had elements)."""
-    cdef int i
-    if out._ndim == nd:
-        for i in range(nd):
-            if out._shape[i] != shape[i]:
-                break
-        else:
-            return
-    if out._numel != 0:
-        warnings.warn(f"An output with one or more elements was resized since it had shape "
-                      f"{_fmt_shape(out._ndim, out._shape)}, which does not match the required "
-                      f"output shape {_fmt_shape(nd, shape)}. This behavior is deprecated, and in "
-                      "a future PyTorch release outputs will not be resized unless they have zero "
-                      "elements. You can explicitly reuse an out tensor t by resizing it, inplace, "
-                      "to zero elements with t.resize_(0).", UserWarning, stacklevel=4)
-    cdef Tensor fresh = new_tensor(out._dtype, nd, shape, False)
-    out._storage = fresh._storage
-    out._ndim = nd
-    out._offset = 0
-    out._numel = fresh._numel
-    for i in range(nd):
-        out._shape[i] = fresh._shape[i]
-        out._strides[i] = fresh._strides[i]
-
-
 cdef Tensor _prepare_output(Tensor out, bint inplace, int od, int nd, const index_t* shape,
                             str opname):
     """Validate an in-place or out= target; returns it, or a new tensor when out is None."""
@@ -470,7 +444,7 @@ cdef Tensor _prepare_output(Tensor out, bint inplace, int od, int nd, const inde
             raise RuntimeError(f"output with shape {_fmt_shape(out._ndim, out._shape)} doesn't "
                                f"match the broadcast shape {_fmt_shape(nd, shape)}")
     else:
-        _resize_out(out, nd, shape)
+        resize_out(out, nd, shape)
     check_no_internal_overlap(out)
     return out
 

@@ -28,7 +28,7 @@ from libc.stdint cimport uint64_t, int64_t
 from rt_tensor._types cimport *
 from rt_tensor._dtype cimport dtype, dtype_of, ITEMSIZE, category, promote_types_code
 from rt_tensor._tensor cimport (Tensor, new_tensor, make_view, contiguous_tensor, copy_into,
-                                contiguous_strides, shape_numel, wrap_dim)
+                                contiguous_strides, shape_numel, wrap_dim, resize_out)
 from rt_tensor._memory cimport new_storage
 from rt_tensor._parallel cimport parallel_for, num_threads
 
@@ -527,36 +527,6 @@ cdef bint _overlaps(Tensor out, Tensor x):
     return x is not None and out._storage is x._storage
 
 
-cdef Tensor _resize_out(Tensor out, int nd, const index_t* shape):
-    """PyTorch's out= handling: same shape as is, else resized (warning when non-empty)."""
-    cdef bint same = out._ndim == nd
-    cdef int i
-    if same:
-        for i in range(nd):
-            if out._shape[i] != shape[i]:
-                same = False
-                break
-    if same:
-        return out
-    if out._numel != 0:
-        import warnings
-        warnings.warn(f"An output with one or more elements was resized since it had shape "
-                      f"{list(out.shape)}, which does not match the required output shape "
-                      f"{[shape[i] for i in range(nd)]}. This behavior is deprecated, and in a "
-                      "future PyTorch release outputs will not be resized unless they have zero "
-                      "elements. You can explicitly reuse an out tensor t by resizing it, "
-                      "inplace, to zero elements with t.resize_(0).", UserWarning, stacklevel=3)
-    cdef index_t n = shape_numel(nd, shape)
-    out._storage = new_storage(n * ITEMSIZE[out._dtype], False)
-    out._offset = 0
-    out._ndim = nd
-    for i in range(nd):
-        out._shape[i] = shape[i]
-    contiguous_strides(nd, out._shape, out._strides)
-    out._numel = n
-    return out
-
-
 cdef Tensor _product(Tensor a, Tensor b, int nb, const index_t* bshape, int rnd,
                      const index_t* rshape, Tensor out, Tensor init, double complex alpha,
                      double complex beta):
@@ -580,7 +550,7 @@ cdef Tensor _product(Tensor a, Tensor b, int nb, const index_t* bshape, int rnd,
         if out._dtype != dt:
             raise RuntimeError(f"Expected out tensor to have dtype {_CXX_NAMES[dt]}, but got "
                                f"{_CXX_NAMES[out._dtype]} instead")
-        out = _resize_out(out, rnd, rshape)
+        out = resize_out(out, rnd, rshape)
         direct = (cdt == dt and out.is_contig() and not _overlaps(out, a)
                   and not _overlaps(out, b) and (init is out or not _overlaps(out, init)))
     else:
@@ -909,7 +879,7 @@ def outer(input, vec2, *, out=None):
     if kdt != dt and o is None:
         o = new_tensor(dt, 2, rshape, False)
     if o is not None:
-        o = _resize_out(o, 2, rshape)
+        o = resize_out(o, 2, rshape)
         copy_into(o, r)
         return o
     return r
@@ -1110,7 +1080,7 @@ def inner(input, other, *, out=None):
     if a._ndim == 0 or b._ndim == 0:
         r = _mul_scalar(a, b)
         if o is not None:
-            o = _resize_out(o, r.ndim, (<Tensor>r)._shape)
+            o = resize_out(o, r.ndim, (<Tensor>r)._shape)
             copy_into(o, <Tensor>r)
             return o
         return r
@@ -1119,7 +1089,7 @@ def inner(input, other, *, out=None):
                            f"shapes {list(a.shape)} and {list(b.shape)}")
     r = tensordot(a, b, dims=([a._ndim - 1], [b._ndim - 1]))
     if o is not None:
-        o = _resize_out(o, (<Tensor>r)._ndim, (<Tensor>r)._shape)
+        o = resize_out(o, (<Tensor>r)._ndim, (<Tensor>r)._shape)
         copy_into(o, <Tensor>r)
         return o
     return r
@@ -1180,7 +1150,7 @@ def tensordot(a, b, dims=2, out=None):
     r = mm(xm, ym).reshape(out_shape)
     if out is not None:
         o = _tensor_arg(out, "tensordot", "out", 4)
-        o = _resize_out(o, (<Tensor>r)._ndim, (<Tensor>r)._shape)
+        o = resize_out(o, (<Tensor>r)._ndim, (<Tensor>r)._shape)
         copy_into(o, <Tensor>r)
         return o
     return r
@@ -1201,7 +1171,7 @@ def kron(input, other, *, out=None):
     r = r.permute(*perm).reshape([sa[i] * sb[i] for i in range(nd)])
     if out is not None:
         o = _tensor_arg(out, "kron", "out", 3)
-        o = _resize_out(o, (<Tensor>r)._ndim, (<Tensor>r)._shape)
+        o = resize_out(o, (<Tensor>r)._ndim, (<Tensor>r)._shape)
         copy_into(o, <Tensor>r)
         return o
     return r

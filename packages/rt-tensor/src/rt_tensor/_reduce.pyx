@@ -30,7 +30,7 @@ from rt_tensor._types cimport *
 from rt_tensor._dtype cimport (dtype, dtype_of, ITEMSIZE, as_dtype, category, to_real_code,
                                default_float_code, can_cast_code)
 from rt_tensor._tensor cimport (Tensor, new_tensor, make_view, wrap_dim, copy_into,
-                                contiguous_tensor, shape_numel)
+                                contiguous_tensor, shape_numel, resize_out)
 from rt_tensor._parallel cimport parallel_for
 
 __all__ = ["sum", "nansum", "mean", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax",
@@ -557,15 +557,7 @@ cdef object finish(Tensor r, int res_dtype, object out, str fname):
     if o._dtype != res_dtype:
         raise RuntimeError(f"Expected out tensor to have dtype {dtype_of(res_dtype)}, but got "
                            f"{dtype_of(o._dtype)} instead")
-    cdef bint same = o._ndim == r._ndim
-    cdef int i
-    if same:
-        for i in range(r._ndim):
-            if o._shape[i] != r._shape[i]:
-                same = False
-    if not same:
-        raise RuntimeError(f"{fname}(): expected out tensor of shape {tuple(r.shape)}, but got "
-                           f"{tuple(o.shape)} (rt_tensor does not resize out tensors)")
+    resize_out(o, r._ndim, r._shape)
     copy_into(o, r)
     return o
 

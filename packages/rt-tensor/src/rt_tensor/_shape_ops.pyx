@@ -19,7 +19,7 @@ from rt_tensor._dtype cimport (dtype, dtype_of, ITEMSIZE, promote_types_code, ca
                                as_dtype)
 from rt_tensor._tensor cimport (Tensor, new_tensor, new_tensor_from_tuple, make_view, wrap_storage, shape_tuple,
                                 wrap_dim, parse_shape, to_tensor, copy_into, contiguous_strides,
-                                shape_numel)
+                                shape_numel, resize_out)
 from rt_tensor._memory cimport new_storage
 from rt_tensor._iter cimport (NdIter, inner_loop_t, iter_init, iter_add, iter_add_raw, iter_coalesce, iter_run,
                               broadcast_shapes as _bshapes)
@@ -89,9 +89,6 @@ cdef void _check_size(int ndim, const index_t* shape) except *:
 cdef Tensor _prepare_out(object out, int dt, int ndim, const index_t* shape, str fname):
     """A new result tensor, or ``out`` checked and resized as PyTorch's out= does."""
     cdef Tensor o
-    cdef index_t strides[MAX_DIMS]
-    cdef int i
-    cdef bint same
     _check_size(ndim, shape)
     if out is None:
         return new_tensor(dt, ndim, shape, False)
@@ -99,30 +96,7 @@ cdef Tensor _prepare_out(object out, int dt, int ndim, const index_t* shape, str
     if not can_cast_code(dt, o._dtype):
         raise RuntimeError(f"result type {dtype_of(dt).scalar_name} can't be cast to the desired "
                            f"output type {dtype_of(o._dtype).scalar_name}")
-    same = o._ndim == ndim
-    if same:
-        for i in range(ndim):
-            if o._shape[i] != shape[i]:
-                same = False
-                break
-    if same:
-        return o
-    if o._numel != 0:
-        warnings.warn(f"An output with one or more elements was resized since it had shape "
-                      f"{_fmt(o._ndim, o._shape)}, which does not match the required output shape "
-                      f"{_fmt(ndim, shape)}. This behavior is deprecated, and in a future PyTorch "
-                      "release outputs will not be resized unless they have zero elements. You can "
-                      "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
-                      "with t.resize_(0).", UserWarning, stacklevel=3)
-    contiguous_strides(ndim, shape, strides)
-    o._storage = new_storage(shape_numel(ndim, shape) * ITEMSIZE[o._dtype], False)
-    o._ndim = ndim
-    o._offset = 0
-    for i in range(ndim):
-        o._shape[i] = shape[i]
-        o._strides[i] = strides[i]
-    o._numel = shape_numel(ndim, shape)
-    return o
+    return resize_out(o, ndim, shape)
 
 
 # ---------------------------------------------------------------------------------------

@@ -30,6 +30,10 @@ cdef int wrap_dim(index_t dim, int ndim, bint allow_scalar=*) except -100
 cdef int parse_shape(object args, index_t* out, str fname) except -1     # (*size) or (size,) -> ndim
 cdef Tensor to_tensor(object obj)           # Tensor as is; scalars/lists/numpy -> new Tensor
 cdef Tensor contiguous_tensor(Tensor t)     # t if contiguous else a contiguous copy
+# PyTorch's out= rule: out as is when it has the shape, else resized in place to it (new
+# contiguous storage), warning when it had
+# elements. Every op with out= uses this.
+cdef Tensor resize_out(Tensor out, int nd, const index_t* shape)
 
 # ---- hooks: kernels live in modules imported after this one ----
 ctypedef object (*binary_hook_t)(int op, object a, object b, object out, bint inplace)

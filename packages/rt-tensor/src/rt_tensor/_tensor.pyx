@@ -344,6 +344,47 @@ cdef Tensor contiguous_tensor(Tensor t):
     return out
 
 
+cdef Tensor resize_out(Tensor out, int nd, const index_t* shape):
+    cdef bint same = out._ndim == nd
+    cdef int i
+    if same:
+        for i in range(nd):
+            if out._shape[i] != shape[i]:
+                same = False
+                break
+    if same:
+        return out
+    if out._numel != 0:
+        warnings.warn(f"An output with one or more elements was resized since it had shape "
+                      f"{fmt_shape(out._ndim, out._shape)}, which does not match the required "
+                      f"output shape {fmt_shape(nd, shape)}. This behavior is deprecated, and in "
+                      "a future PyTorch release outputs will not be resized unless they have zero "
+                      "elements. You can explicitly reuse an out tensor t by resizing it, "
+                      "inplace, to zero elements with t.resize_(0).", UserWarning, stacklevel=3)
+    # fresh memory: the old storage may be an input of the op that writes out
+    _resize(out, nd, shape, False)
+    return out
+
+
+cdef void _resize(Tensor t, int nd, const index_t* shape, bint keep_storage) except *:
+    """Give t the shape (contiguous strides); with keep_storage its storage stays when it is
+    contiguous and large enough, as ``Tensor.resize_``."""
+    cdef index_t n = shape_numel(nd, shape)
+    cdef int i
+    for i in range(nd):
+        if shape[i] < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {shape[i]}: "
+                               f"{fmt_shape(nd, shape)}")
+    if not (keep_storage and t.is_contig() and (t._offset + n) * ITEMSIZE[t._dtype] <= t._storage.nbytes):
+        t._storage = new_storage(n * ITEMSIZE[t._dtype], False)
+        t._offset = 0
+    t._ndim = nd
+    for i in range(nd):
+        t._shape[i] = shape[i]
+    contiguous_strides(nd, t._shape, t._strides)
+    t._numel = n
+
+
 cdef object _scalar_of(Tensor t):
     """The single element of t as a Python bool/int/float/complex."""
     cdef char* p = t.ptr()
@@ -1129,6 +1170,17 @@ cdef class Tensor:
         t._strides[self._ndim] = self._strides[d]
         t._numel = shape_numel(t._ndim, t._shape)
         return t
+
+    def resize_(self, *sizes, memory_format=None):
+        """Give this tensor the shape ``sizes`` in place (contiguous strides); the storage is
+        kept when it is large enough, new memory is uninitialised (``Tensor.resize_``)."""
+        cdef index_t shape[MAX_DIMS]
+        cdef int nd = parse_shape(sizes, shape, "resize_")
+        _resize(self, nd, shape, True)
+        return self
+
+    def resize_as_(self, Tensor other):
+        return self.resize_(shape_tuple(other))
 
     def detach(self):
         """A new tensor sharing this one's storage (no autograd in rt_tensor)."""
