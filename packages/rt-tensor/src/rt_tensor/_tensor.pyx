@@ -1494,10 +1494,27 @@ def _register_methods(mapping):
     PyType_Modified(<PyTypeObject*>Tensor)
 
 
+cdef extern from "Python.h":
+    object PyMethod_New(object func, object self)
+
+
+cdef class _Method:
+    """Makes a builtin function ``fn(self, ...)`` a method: ``t.name`` is a bound method
+    object (``PyMethod_New``), which calls ``fn(t, ...)`` through vectorcall."""
+    cdef object fn
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __get__(self, obj, objtype):
+        if obj is None:
+            return self.fn
+        return PyMethod_New(self.fn, obj)
+
+
 def _as_method(fn, name):
     """A descriptor that binds self, for builtin (non-binding) functions."""
-    import functools
-    return functools.partialmethod(fn)
+    return _Method(fn)
 
 
 cdef Tensor _drop_dim(Tensor t, int d, index_t offset):
