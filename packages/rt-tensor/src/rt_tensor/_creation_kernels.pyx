@@ -7,7 +7,7 @@ import warnings
 from libc.string cimport memset, memcpy
 from libc.math cimport pow, isfinite, isnan
 from rt_tensor._types cimport *
-from rt_tensor._scalar cimport store_double
+from rt_tensor._scalar cimport store_double, store_int
 from rt_tensor._dtype cimport ITEMSIZE, dtype_of, category
 from rt_tensor._memory cimport Storage, new_storage
 from rt_tensor._tensor cimport Tensor, new_tensor, contiguous_strides, shape_numel
@@ -243,21 +243,6 @@ def resize_out(Tensor out, tuple shape):
 
 # ---------------------------------------------------------------------------------------
 # arange / linspace / logspace: values computed in double (float dtypes) or int64
-
-cdef inline void store_int(char* p, int dt, int64_t v) noexcept nogil:
-    if dt == DT_INT64:
-        (<int64_t*>p)[0] = v
-    elif dt == DT_INT32:
-        (<int32_t*>p)[0] = <int32_t>v
-    elif dt == DT_INT16:
-        (<int16_t*>p)[0] = <int16_t>v
-    elif dt == DT_INT8:
-        (<int8_t*>p)[0] = <int8_t>v
-    elif dt == DT_UINT8:
-        (<uint8_t*>p)[0] = <uint8_t>v
-    else:
-        store_double(p, dt, <double>v)
-
 
 cdef struct SeqCtx:
     char* dst

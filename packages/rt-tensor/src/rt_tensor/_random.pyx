@@ -17,7 +17,7 @@ import numpy as np
 from libc.math cimport log, sqrt, cos, sin, tan, exp, ceil, floor, fabs, lgamma, log1p, M_PI
 from libc.string cimport memcpy
 from rt_tensor._types cimport *
-from rt_tensor._scalar cimport store_double
+from rt_tensor._scalar cimport store_double, store_int
 from rt_tensor._dtype cimport ITEMSIZE, dtype_of, category, as_dtype, default_float_code, dtype
 from rt_tensor._tensor cimport Tensor, new_tensor, shape_numel
 from rt_tensor._parallel cimport parallel_for
@@ -229,23 +229,6 @@ cdef struct SampleCtx:
     uint64_t offset
 
 
-cdef inline void _store_int(char* p, int dt, int64_t v) noexcept nogil:
-    if dt == DT_INT64:
-        (<int64_t*>p)[0] = v
-    elif dt == DT_INT32:
-        (<int32_t*>p)[0] = <int32_t>v
-    elif dt == DT_INT16:
-        (<int16_t*>p)[0] = <int16_t>v
-    elif dt == DT_INT8:
-        (<int8_t*>p)[0] = <int8_t>v
-    elif dt == DT_UINT8:
-        (<uint8_t*>p)[0] = <uint8_t>v
-    elif dt == DT_BOOL:
-        (<uint8_t*>p)[0] = v != 0
-    else:
-        store_double(p, dt, <double>v)
-
-
 cdef extern from "<math.h>" nogil:
     float logf(float)
     float sqrtf(float)
@@ -366,7 +349,7 @@ cdef void _sample_range(void* vctx, index_t begin, index_t end) noexcept nogil:
             if i < begin or i >= end:
                 continue
             if c.kind == K_RANDINT:
-                _store_int(c.dst + i * isz, c.dt, c.ilow + <int64_t>(bits[j] % c.irange))
+                store_int(c.dst + i * isz, c.dt, c.ilow + <int64_t>(bits[j] % c.irange))
                 continue
             if c.kind == K_UNIFORM:
                 v = c.a + u[j] * (c.b - c.a)
