@@ -1,5 +1,7 @@
 """rt's thread pool: thread counts, concurrent callers, fork safety."""
 import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -16,12 +18,6 @@ def restore_threads():
 
 
 def test_default_is_the_cpu_count():
-
-
-
-
-    import subprocess
-    import sys
     out = subprocess.run([sys.executable, "-c", "import rt_tensor; print(rt_tensor.get_num_threads())"],
                          capture_output=True, text=True, check=True,
                          env={k: v for k, v in os.environ.items() if k not in ("RT_NUM_THREADS", "OMP_NUM_THREADS")})
@@ -72,3 +68,31 @@ def test_pool_works_after_fork(restore_threads):
     result = os.read(r, 1)
     os.waitpid(pid, 0)
     assert result == b"1"
+
+
+def test_pool_stats_count_every_parallel_call(restore_threads):
+    rtt.set_num_threads(2)
+    x = rtt.from_numpy(np.ones(1_000_000, dtype=np.float32))
+    before = rtt._parallel._pool_stats()
+    for _ in range(10):
+        y = x + x
+    after = rtt._parallel._pool_stats()
+    assert np.array_equal(y.numpy(), np.full(1_000_000, 2, np.float32))
+    # each call is either split over the threads or run serially while backing off
+    calls = (after["split"] - before["split"]) + (after["backoff"] - before["backoff"])
+    assert calls == 10
+    assert all(after[k] >= before[k] for k in before)
+
+
+def test_more_threads_than_allowed_cpus_still_computes():
+    # one allowed CPU: a worker can never leave the caller's CPU, and must not hang trying
+    code = ("import os, numpy as np, rt_tensor as rtt\n"
+            "os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n"
+            "rtt.set_num_threads(4)\n"
+            "x = rtt.from_numpy(np.arange(2_000_000, dtype=np.float64))\n"
+            "for _ in range(50):\n"
+            "    s = float((x * 2).sum())\n"
+            "print(s == 2 * 1999999 * 2000000 / 2)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "True"

@@ -13,6 +13,9 @@ cdef extern from "rt_parallel.h" nogil:
     int rt_get_num_threads()
     int rt_effective_threads()
     int rt_default_threads()
+    ctypedef struct rt_pool_t:
+        index_t stat_split, stat_alone_asleep, stat_alone_awake, stat_backoff, stat_moved
+    rt_pool_t rt_pool
 
 
 cdef void parallel_for(index_t n, index_t grain, task_fn fn, void* ctx) noexcept nogil:
@@ -38,6 +41,16 @@ def set_num_threads(int n):
 def get_num_threads():
     """Number of threads used by rt_tensor kernels (``torch.get_num_threads``)."""
     return rt_get_num_threads()
+
+
+def _pool_stats():
+    """Counters of the pool's scheduling decisions since the process started, for tuning:
+    jobs split over threads, split jobs the caller ran alone while the workers slept
+    (``alone_asleep``) or were awake but got no CPU (``alone_awake``), jobs run serially
+    while backing off, and workers moved off the caller's CPU."""
+    return {"split": rt_pool.stat_split, "alone_asleep": rt_pool.stat_alone_asleep,
+            "alone_awake": rt_pool.stat_alone_awake, "backoff": rt_pool.stat_backoff,
+            "moved": rt_pool.stat_moved}
 
 
 def _initial_threads():

@@ -10,7 +10,8 @@
  * not running when the job is posted claims nothing, so 2 threads are never slower than 1
  * (beyond at most one chunk); a caller left waiting for a preempted worker sleeps, which
  * lets the kernel run the worker on the caller's core. Workers spin briefly, then sleep on
- * a condition variable.
+ * a condition variable; when a job finds them asleep and done before they wake, they spin
+ * longer (RT_WARM_SPIN_US) from then on. A worker woken onto the caller's CPU moves off it.
  * Nested calls, or calls while another Python thread holds the pool, run serially.
  */
 #ifndef RT_PARALLEL_H
@@ -29,6 +30,8 @@
 #ifndef RT_WORKER_SPINS
 #define RT_WORKER_SPINS 200
 #endif
+/* how long an idle worker spins (by the clock) before sleeping once a job found it asleep */
+#define RT_WARM_SPIN_US 100
 
 typedef void (*rt_task_fn)(void *ctx, int64_t begin, int64_t end);
 
@@ -51,6 +54,7 @@ typedef struct {
     volatile int sleepers;
     volatile int busy;                /* a caller holds the pool */
     volatile int caller_waiting;      /* the caller sleeps on done_cv */
+    volatile int warm_spin;           /* workers spin RT_WARM_SPIN_US before sleeping */
     /* adaptive back-off: when the workers took no chunk of several jobs in a row (another
      * process holds their cores), the next jobs run serially, with exponentially rarer
      * probes; splitting work nobody helps with only costs */
@@ -59,6 +63,11 @@ typedef struct {
     int backoff_left;
     pthread_mutex_t done_mu;
     pthread_cond_t done_cv;
+    volatile int caller_cpu;          /* the CPU the caller posted the current job from */
+    /* counters for rt_tensor._parallel._pool_stats(): jobs split, jobs the caller ran alone
+     * with the workers asleep / awake, jobs run serially while backing off, and workers
+     * moved off the caller's CPU */
+    int64_t stat_split, stat_alone_asleep, stat_alone_awake, stat_backoff, stat_moved;
 } rt_pool_t;
 
 static rt_pool_t rt_pool = {0};
@@ -96,19 +105,54 @@ static inline void rt_run_chunk(rt_task_fn fn, void *ctx, int64_t idx, int64_t c
     }
 }
 
+/* A woken worker may be queued on the caller's CPU (Linux places wakees near the waker) and
+ * then runs only by preempting the caller, so the job runs serially at best, and the load
+ * balancer may leave it there for a long time when the worker mostly sleeps. A worker that
+ * finds itself on the running caller's CPU moves off it: narrowing its affinity migrates it
+ * at once; restoring the mask right after does not move it back. */
+static void rt_leave_caller_cpu(void) {
+    int cpu = sched_getcpu();
+    if (cpu < 0 || cpu != rt_pool.caller_cpu ||
+        __atomic_load_n(&rt_pool.caller_waiting, __ATOMIC_SEQ_CST))
+        return;
+    cpu_set_t mask, others;
+    if (pthread_getaffinity_np(pthread_self(), sizeof(mask), &mask) != 0) return;
+    others = mask;
+    CPU_CLR(cpu, &others);
+    if (CPU_COUNT(&others) == 0) return;
+    if (pthread_setaffinity_np(pthread_self(), sizeof(others), &others) == 0) {
+        __atomic_fetch_add(&rt_pool.stat_moved, 1, __ATOMIC_RELAXED);
+        pthread_setaffinity_np(pthread_self(), sizeof(mask), &mask);
+    }
+}
+
+static inline int64_t rt_now_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* Whether an idle worker that has spun `spins` times since `since_us` should spin on. */
+static inline int rt_keep_spinning(int spins, int64_t since_us) {
+    if (spins < RT_WORKER_SPINS) return 1;
+    if (!__atomic_load_n(&rt_pool.warm_spin, __ATOMIC_RELAXED)) return 0;
+    return (spins & 63) || rt_now_us() - since_us < RT_WARM_SPIN_US;
+}
+
 static void *rt_worker_main(void *arg) {
     (void)arg;
     rt_in_worker = 1;
     uint32_t seen = (uint32_t)(__atomic_load_n(&rt_pool.claim, __ATOMIC_ACQUIRE) >> 32);
     for (;;) {
-        /* spin a little for the next job, then sleep */
+        /* spin for the next job, then sleep */
         int spins = 0;
+        int64_t idle_since = rt_now_us();
         uint32_t gen;
         for (;;) {
             if (__atomic_load_n(&rt_pool.shutdown, __ATOMIC_ACQUIRE)) return NULL;
             gen = (uint32_t)(__atomic_load_n(&rt_pool.claim, __ATOMIC_ACQUIRE) >> 32);
             if (gen != seen) break;
-            if (++spins < RT_WORKER_SPINS) { rt_cpu_relax(); continue; }
+            if (rt_keep_spinning(++spins, idle_since)) { rt_cpu_relax(); continue; }
             pthread_mutex_lock(&rt_pool.sleep_mu);
             __atomic_fetch_add(&rt_pool.sleepers, 1, __ATOMIC_SEQ_CST);
             while (!rt_pool.shutdown &&
@@ -117,8 +161,10 @@ static void *rt_worker_main(void *arg) {
             __atomic_fetch_sub(&rt_pool.sleepers, 1, __ATOMIC_SEQ_CST);
             pthread_mutex_unlock(&rt_pool.sleep_mu);
             spins = 0;
+            idle_since = rt_now_us();
         }
         seen = gen;
+        rt_leave_caller_cpu();
         for (;;) {
             /* read the job after the generation: the caller wrote it before publishing */
             rt_task_fn fn = rt_pool.fn; void *ctx = rt_pool.ctx;
@@ -194,6 +240,7 @@ static void rt_set_num_threads(int n) {
     rt_pool_stop();
     rt_pool_init(n);
     rt_pool.starved_jobs = rt_pool.backoff_len = rt_pool.backoff_left = 0;
+    rt_pool.warm_spin = 0;
     __atomic_store_n(&rt_pool.busy, 0, __ATOMIC_RELEASE);
 }
 
@@ -217,6 +264,7 @@ static void rt_parallel_for(int64_t n, int64_t grain, rt_task_fn fn, void *ctx) 
     }
     if (rt_pool.backoff_left > 0) {
         rt_pool.backoff_left--;
+        rt_pool.stat_backoff++;
         __atomic_store_n(&rt_pool.busy, 0, __ATOMIC_RELEASE);
         fn(ctx, 0, n);
         return;
@@ -236,11 +284,13 @@ static void rt_parallel_for(int64_t n, int64_t grain, rt_task_fn fn, void *ctx) 
 
     rt_pool.fn = fn; rt_pool.ctx = ctx; rt_pool.n = n;
     rt_pool.chunk = chunk; rt_pool.nchunks = nchunks;
+    rt_pool.caller_cpu = sched_getcpu();
     __atomic_store_n(&rt_pool.done, 0, __ATOMIC_RELEASE);
     uint64_t old = __atomic_load_n(&rt_pool.claim, __ATOMIC_ACQUIRE);
     uint32_t gen = (uint32_t)(old >> 32) + 1;
     __atomic_store_n(&rt_pool.claim, ((uint64_t)gen) << 32, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&rt_pool.sleepers, __ATOMIC_SEQ_CST) > 0) {
+    int woke_sleepers = __atomic_load_n(&rt_pool.sleepers, __ATOMIC_SEQ_CST) > 0;
+    if (woke_sleepers) {
         pthread_mutex_lock(&rt_pool.sleep_mu);
         pthread_cond_broadcast(&rt_pool.sleep_cv);
         pthread_mutex_unlock(&rt_pool.sleep_mu);
@@ -249,7 +299,19 @@ static void rt_parallel_for(int64_t n, int64_t grain, rt_task_fn fn, void *ctx) 
     rt_in_worker = 1;
     while ((idx = rt_claim(gen)) >= 0) { rt_run_chunk(fn, ctx, idx, chunk, n); mine++; }
     rt_in_worker = 0;
-    if (mine == nchunks) {
+    rt_pool.stat_split++;
+    if (mine == nchunks && woke_sleepers) {
+        /* The workers were asleep and woke too late. On some VMs waking a thread takes
+         * longer than a whole 1e6-element job, so that says nothing about a busy machine:
+         * keep the workers spinning between jobs from now on instead of backing off
+         * (backing off here left 2 threads at serial speed for whole runs). */
+        rt_pool.stat_alone_asleep++;
+        __atomic_store_n(&rt_pool.warm_spin, 1, __ATOMIC_RELAXED);
+    } else if (mine == nchunks) {
+        /* The workers were awake and still took nothing: they got no CPU, another process
+         * holds their cores. Stop spinning there and back off after two such jobs. */
+        rt_pool.stat_alone_awake++;
+        __atomic_store_n(&rt_pool.warm_spin, 0, __ATOMIC_RELAXED);
         if (++rt_pool.starved_jobs >= 2) {
             rt_pool.backoff_len = rt_pool.backoff_len ? rt_pool.backoff_len * 2 : 4;
             if (rt_pool.backoff_len > 256) rt_pool.backoff_len = 256;
