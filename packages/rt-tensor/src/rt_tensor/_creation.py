@@ -143,7 +143,7 @@ def _infer(data):
 def _to_nested(data):
     """Replace tensors inside nested sequences by numpy arrays (for np.array)."""
     if isinstance(data, Tensor):
-        return data.numpy() if data.dtype != bfloat16 else data.float().numpy()
+        return data.numpy(force=True) if data.dtype != bfloat16 else data.float().numpy(force=True)
     if isinstance(data, (list, tuple)):
         return [_to_nested(x) for x in data]
     if isinstance(data, (str, bytes)):
@@ -646,7 +646,7 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_g
 # complex construction
 
 def _np_float(t):
-    return t.float().numpy() if t.dtype == bfloat16 else t.numpy()
+    return t.float().numpy(force=True) if t.dtype == bfloat16 else t.numpy(force=True)
 
 
 def complex(real, imag, *, out=None):

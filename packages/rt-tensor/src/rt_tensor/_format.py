@@ -212,8 +212,8 @@ def _tensor_str_with_formatter(a, indent, summarize, f1, f2):
 def _numpy_values(t):
     name = t.dtype.name
     if name in ("bfloat16", "float16"):
-        return t.float().numpy()
-    return t.numpy()
+        return t.float().numpy(force=True)
+    return t.numpy(force=True)
 
 
 def _tensor_str(t, indent):

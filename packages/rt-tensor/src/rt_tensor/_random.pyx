@@ -137,7 +137,7 @@ cdef class Generator:
         if new_state.numel() != 16:
             raise RuntimeError(f"Expected a generator state of 16 bytes, but got "
                                f"{new_state.numel()}")
-        words = np.ascontiguousarray(new_state.reshape(-1).numpy()).view("<u8")
+        words = np.ascontiguousarray(new_state.reshape(-1).numpy(force=True)).view("<u8")
         self._seed = int(words[0])
         self._offset = int(words[1])
         return self
@@ -633,17 +633,17 @@ cdef object _uniform_np(tuple shape, Generator gen):
     """float64 uniforms on [0, 1) as a numpy array (from the generator)."""
     cdef Tensor t = _new(DT_FLOAT64, shape)
     _sample_into(t, K_UNIFORM, 0.0, 1.0, 0, 0, gen)
-    return t.numpy()
+    return t.numpy(force=True)
 
 
 cdef object _normal_np(tuple shape, int code, Generator gen):
     cdef Tensor t = _new(DT_FLOAT64 if code == DT_FLOAT64 else DT_FLOAT32, shape)
     _sample_into(t, K_NORMAL, 0.0, 1.0, 0, 0, gen)
-    return t.numpy()
+    return t.numpy(force=True)
 
 
 def _as_np(Tensor t):
-    return t.float().numpy() if t._dtype == DT_BFLOAT16 else t.numpy()
+    return t.float().numpy(force=True) if t._dtype == DT_BFLOAT16 else t.numpy(force=True)
 
 
 def _from_np(arr, int code):

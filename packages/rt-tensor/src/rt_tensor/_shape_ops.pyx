@@ -703,7 +703,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         rt_ = _as_t(input, "repeat_interleave", "repeats")
         if rt_._ndim != 1 or (rt_._dtype != DT_INT64 and rt_._dtype != DT_INT32):
             raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
-        counts = rt_.numpy().astype(np.int64)
+        counts = rt_.numpy(force=True).astype(np.int64)
         if (counts < 0).any():
             raise RuntimeError("repeats can not be negative")
         return from_numpy(np.repeat(np.arange(len(counts), dtype=np.int64), counts)).clone()
@@ -728,7 +728,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
             if rt_._shape[0] != n:
                 raise RuntimeError(f"repeats must have the same size as input along dim, but got "
                                    f"repeats.size(0) = {rt_._shape[0]} and input.size({d}) = {n}")
-            counts = [int(x) for x in rt_.numpy()]
+            counts = [int(x) for x in rt_.numpy(force=True)]
             if any(c < 0 for c in counts):
                 raise RuntimeError("repeats can not be negative")
             shape = list(shape_tuple(t))

@@ -44,8 +44,8 @@ cdef inline Tensor _as_t(object x, str fname, str argname):
 cdef object _np_raw(Tensor t):
     """Zero-copy numpy view of t's stored values (bfloat16: its bits as uint16)."""
     if t._dtype == DT_BFLOAT16:
-        return t._view_dtype(_dtmod.int16).numpy().view(np.uint16)
-    return t.numpy()
+        return t._view_dtype(_dtmod.int16).numpy(force=True).view(np.uint16)
+    return t.numpy(force=True)
 
 
 cdef object _np_key(Tensor t):
@@ -53,7 +53,7 @@ cdef object _np_key(Tensor t):
     if t._dtype == DT_BFLOAT16:
         bits = _np_raw(t)
         return (bits.astype(np.uint32) << 16).view(np.float32)
-    return t.numpy()
+    return t.numpy(force=True)
 
 
 cdef Tensor _from_np(object arr, int dt):
@@ -70,10 +70,10 @@ cdef Tensor _from_np_float(object arr, int dt):
     if res._numel:
         if dt == DT_BFLOAT16:
             tmp = new_tensor_from_tuple(DT_FLOAT32, tuple(arr.shape), False)
-            np.copyto(tmp.numpy(), arr, casting="unsafe")
+            np.copyto(tmp.numpy(force=True), arr, casting="unsafe")
             copy_into(res, tmp)
         else:
-            np.copyto(res.numpy(), arr, casting="unsafe")
+            np.copyto(res.numpy(force=True), arr, casting="unsafe")
     return res
 
 
@@ -422,7 +422,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
             raise RuntimeError("torch.searchsorted(): boundary and sorter must have the same size, "
                                f"but got boundary tensor {list(shape_tuple(seq))}and got sorter "
                                f"tensor {list(shape_tuple(srt))}")
-        s = np.take_along_axis(s, srt.numpy().astype(np.int64), -1)
+        s = np.take_along_axis(s, srt.numpy(force=True).astype(np.int64), -1)
     ct = np.result_type(s.dtype, v.dtype)
     s = s.astype(ct, copy=False)
     v = v.astype(ct, copy=False)

@@ -665,8 +665,8 @@ cdef class Tensor:
         if self._ndim == 0:
             return _scalar_of(self)
         if self._dtype == DT_BFLOAT16:
-            return self.to(dtype_of(DT_FLOAT32)).numpy().tolist()
-        return self.numpy().tolist()
+            return self.to(dtype_of(DT_FLOAT32)).numpy(force=True).tolist()
+        return self.numpy(force=True).tolist()
 
     def __bool__(self):
         if self._numel != 1:

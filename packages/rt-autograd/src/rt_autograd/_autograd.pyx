@@ -1,0 +1,1216 @@
+# cython: language_level=3
+"""The autograd core: the Tensor type with gradients, graph nodes, saved tensors, grad mode
+and the backward engine. Derivative formulas live in Python (rt_autograd/_ops/), written in
+differentiable ops, so ``create_graph=True`` gives higher-order gradients.
+
+The graph is PyTorch's: every tensor produced by a recorded op points to its ``grad_fn``
+Node and its ``output_nr``; a Node points to the Nodes of its inputs through
+``next_functions`` ((node, output_nr) per input; ``AccumulateGrad`` for leaves). The engine
+(``run_backward``) counts dependencies over the part of the graph it needs, then runs nodes
+in topological order (ties broken by creation order, newest first, as PyTorch does),
+summing the gradients that reach each output, and un-broadcasts and casts every gradient to
+its input's shape and dtype in one place (``_validate``).
+"""
+from libc.string cimport memcpy
+
+import heapq
+import warnings
+import weakref
+
+import rt_tensor as _rtt
+from rt_tensor._tensor cimport Tensor as BaseTensor
+
+cdef extern from *:
+    """
+    /* Grad mode is per thread, like PyTorch's: a new thread starts with grad enabled. */
+    static __thread int rt_grad_mode_disabled = 0;
+    static __thread int rt_inference_mode_on = 0;
+    """
+    int rt_grad_mode_disabled
+    int rt_inference_mode_on
+
+
+# ---- grad mode ----------------------------------------------------------------------------
+
+cpdef bint is_grad_enabled():
+    """Whether operations record the graph in this thread (``torch.is_grad_enabled``)."""
+    return not rt_grad_mode_disabled
+
+
+def _set_grad_enabled(bint mode):
+    """Set grad mode for this thread; returns the previous mode."""
+    global rt_grad_mode_disabled
+    cdef bint prev = not rt_grad_mode_disabled
+    rt_grad_mode_disabled = not mode
+    return prev
+
+
+def is_inference_mode_enabled():
+    """Whether an ``inference_mode`` block is active in this thread."""
+    return bool(rt_inference_mode_on)
+
+
+def _set_inference_mode(bint mode):
+    global rt_inference_mode_on
+    cdef bint prev = rt_inference_mode_on
+    rt_inference_mode_on = mode
+    return prev
+
+
+cdef inline bint _rg(object x):
+    return isinstance(x, Tensor) and (<Tensor>x)._requires_grad
+
+
+cdef bint needs_grad1(object a):
+    return not rt_grad_mode_disabled and _rg(a)
+
+
+cdef bint needs_grad2(object a, object b):
+    return not rt_grad_mode_disabled and (_rg(a) or _rg(b))
+
+
+def needs_grad(*args):
+    """True when grad mode is on and a Tensor among ``args`` (or inside a list/tuple among
+    them) requires grad: the op must record the graph."""
+    if rt_grad_mode_disabled:
+        return False
+    for a in args:
+        if isinstance(a, Tensor):
+            if (<Tensor>a)._requires_grad:
+                return True
+        elif isinstance(a, (list, tuple)):
+            for b in a:
+                if isinstance(b, Tensor) and (<Tensor>b)._requires_grad:
+                    return True
+    return False
+
+
+# ---- operator table (filled by rt_autograd._ops at import) ---------------------------------
+# Tensor's operators are slots and must be defined here; each records through the Python op
+# registered under its name when the graph is needed, else runs rt_tensor's kernel directly.
+cdef dict _OPS = {}
+
+
+def _register_operator_ops(dict mapping):
+    _OPS.update(mapping)
+
+
+cdef object _op(str name):
+    try:
+        return _OPS[name]
+    except KeyError:
+        raise RuntimeError(f"rt_autograd: no differentiable implementation registered for {name}") from None
+
+
+
+
+cdef bint _differentiable_dtype(object dtype):
+    return dtype.is_floating_point or dtype.is_complex
+
+
+def _dtype_error_if_not_differentiable(Tensor t):
+    if not _differentiable_dtype(t.dtype):
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+
+
+# ---- the Tensor ---------------------------------------------------------------------------
+
+cdef class Tensor(BaseTensor):
+    """``torch.Tensor`` for rt: an ``rt_tensor.Tensor`` that can require grad and record
+    the operations applied to it. Every rt op returns this type once rt_autograd is
+    imported."""
+
+    # -- autograd attributes --
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self._set_requires_grad(bool(value))
+
+    cdef _set_requires_grad(self, bint value):
+        if self._grad_fn is not None:
+            if not value:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to "
+                    "use a computed variable in a subgraph that doesn't require differentiation "
+                    "use var_no_grad = var.detach().")
+            return
+        if value:
+            _dtype_error_if_not_differentiable(self)
+            if rt_inference_mode_on:
+                raise RuntimeError("Setting requires_grad=True on inference tensor outside "
+                                   "InferenceMode is not allowed.")
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place (leaves only when turning it off); returns self."""
+        self._set_requires_grad(bool(requires_grad))
+        return self
+
+    @property
+    def is_leaf(self):
+        """True for tensors not produced by a recorded op (their ``grad_fn`` is None)."""
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self):
+        """The Node that produced this tensor, or None for a leaf."""
+        return self._grad_fn
+
+    @property
+    def output_nr(self):
+        return self._output_nr
+
+    @property
+    def _base(self):
+        return self._view_base
+
+    def _is_view(self):
+        return self._view_base is not None
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    @property
+    def grad(self):
+        """The gradient accumulated by ``backward`` (leaves, and tensors that called
+        ``retain_grad``); None until then."""
+        if self._grad_fn is not None and not self._retains_grad and self._grad is None:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed "
+                "want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() "
+                "on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
+                "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 "
+                "for more informations.", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, BaseTensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value.dtype != self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+            if tuple(value.shape) != tuple(self.shape):
+                raise RuntimeError("assigned grad has data of a different size")
+            if not isinstance(value, Tensor):
+                value = as_autograd_tensor(value)
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    @property
+    def data(self):
+        """This tensor's data without its autograd history (shares memory)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, BaseTensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        cdef BaseTensor src = <BaseTensor>value
+        if self._requires_grad and not _differentiable_dtype(src.dtype):
+            raise RuntimeError("data set to a tensor that requires gradients must be floating "
+                               "point or complex dtype")
+        # swap in the other tensor's storage and geometry (torch's `t.data = other`)
+        self._storage = src._storage
+        self._dtype = src._dtype
+        self._ndim = src._ndim
+        self._offset = src._offset
+        self._numel = src._numel
+        memcpy(self._shape, src._shape, sizeof(src._shape[0]) * src._ndim)
+        memcpy(self._strides, src._strides, sizeof(src._strides[0]) * src._ndim)
+
+    def detach(self):
+        """A new tensor sharing this one's data, outside the graph (``requires_grad=False``)."""
+        return _alias(self)
+
+    def detach_(self):
+        """Detach this tensor from the graph in place: it becomes a leaf that does not require
+        grad."""
+        if self._view_base is not None and self._grad_fn is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead. If you are "
+                               "using DistributedDataParallel (DDP) for training, and "
+                               "gradient_as_bucket_view is set as True, gradients are views of "
+                               "DDP buckets, and hence detach_() cannot be called on these "
+                               "gradients. To fix this error, please refer to the "
+                               "Optimizer.zero_grad() function in torch/optim/optimizer.py as "
+                               "the solution.")
+        self._grad_fn = None
+        self._output_nr = 0
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self._retains_grad:
+            return
+        if self._grad_fn._retain_hooks is None:
+            self._grad_fn._retain_hooks = {}
+        self._grad_fn._retain_hooks[self._output_nr] = weakref.ref(self)
+        self._retains_grad = True
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when the gradient of this tensor is computed; a non-None return
+        value replaces the gradient. Returns a handle with ``remove()``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        cdef Node node
+        cdef list hooks
+        if self._grad_fn is not None:
+            node = self._grad_fn
+            if node._tensor_pre_hooks is None:
+                node._tensor_pre_hooks = {}
+            hooks = node._tensor_pre_hooks.setdefault(self._output_nr, [])
+        else:
+            # a leaf keeps its hooks itself: its AccumulateGrad node lives only with a graph
+            if self._leaf_hooks is None:
+                self._leaf_hooks = []
+            hooks = self._leaf_hooks
+            if self._accumulator is not None:
+                node = self._accumulator()
+                if node is not None:
+                    node._tensor_pre_hooks = {0: hooks}
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Compute the gradient of this tensor w.r.t. the graph leaves and accumulate it into
+        their ``.grad`` (``torch.Tensor.backward``)."""
+        from rt_autograd import autograd
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def _grad_or_none(self):
+        return self._grad
+
+    def is_inference(self):
+        return False
+
+    def __repr__(self):
+        from rt_tensor import _format
+        suffixes = []
+        if self._grad_fn is not None:
+            suffixes.append(f"grad_fn=<{self._grad_fn.name()}>")
+        elif self._requires_grad:
+            suffixes.append("requires_grad=True")
+        return _format.tensor_repr(self, suffixes)
+
+    def __str__(self):
+        return self.__repr__()
+
+    # numpy refuses tensors that require grad, as PyTorch does
+    def numpy(self, *, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return BaseTensor.numpy(self)
+
+    def __reduce_ex__(self, protocol):
+        # pickles as rt_tensor does, plus requires_grad (graph history is not pickled, as torch)
+        fn, args = BaseTensor.__reduce_ex__(self, protocol)[:2]
+        return (_rebuild, (fn, args, self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self._grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.  If you were "
+                               "attempting to deepcopy a module, this may be because of a "
+                               "torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        cdef Tensor new = as_autograd_tensor(BaseTensor.clone(self))
+        new._requires_grad = self._requires_grad
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = new
+        return new
+
+    # -- operators: record through the registered differentiable op when needed --
+    def __add__(self, other):
+        if needs_grad2(self, other):
+            return _op("add")(self, other)
+        return BaseTensor.__add__(self, other)
+
+    def __radd__(self, other):
+        if needs_grad2(self, other):
+            return _op("add")(other, self)
+        return BaseTensor.__radd__(self, other)
+
+    def __iadd__(self, other):
+        return _op("add_")(self, other)
+
+    def __sub__(self, other):
+        if needs_grad2(self, other):
+            return _op("sub")(self, other)
+        return BaseTensor.__sub__(self, other)
+
+    def __rsub__(self, other):
+        if needs_grad2(self, other):
+            return _op("sub")(other, self)
+        return BaseTensor.__rsub__(self, other)
+
+    def __isub__(self, other):
+        return _op("sub_")(self, other)
+
+    def __mul__(self, other):
+        if needs_grad2(self, other):
+            return _op("mul")(self, other)
+        return BaseTensor.__mul__(self, other)
+
+    def __rmul__(self, other):
+        if needs_grad2(self, other):
+            return _op("mul")(other, self)
+        return BaseTensor.__rmul__(self, other)
+
+    def __imul__(self, other):
+        return _op("mul_")(self, other)
+
+    def __truediv__(self, other):
+        if needs_grad2(self, other):
+            return _op("div")(self, other)
+        return BaseTensor.__truediv__(self, other)
+
+    def __rtruediv__(self, other):
+        if needs_grad2(self, other):
+            return _op("div")(other, self)
+        return BaseTensor.__rtruediv__(self, other)
+
+    def __itruediv__(self, other):
+        return _op("div_")(self, other)
+
+    def __floordiv__(self, other):
+        return BaseTensor.__floordiv__(self, other)
+
+    def __rfloordiv__(self, other):
+        return BaseTensor.__rfloordiv__(self, other)
+
+    def __mod__(self, other):
+        if needs_grad2(self, other):
+            return _op("remainder")(self, other)
+        return BaseTensor.__mod__(self, other)
+
+    def __rmod__(self, other):
+        if needs_grad2(self, other):
+            return _op("remainder")(other, self)
+        return BaseTensor.__rmod__(self, other)
+
+    def __pow__(self, other, mod=None):
+        if needs_grad2(self, other):
+            return _op("pow")(self, other)
+        return BaseTensor.__pow__(self, other, mod)
+
+    def __rpow__(self, other, mod=None):
+        if needs_grad2(self, other):
+            return _op("pow")(other, self)
+        return BaseTensor.__rpow__(self, other, mod)
+
+    def __ipow__(self, other):
+        return _op("pow_")(self, other)
+
+    def __matmul__(self, other):
+        if needs_grad2(self, other):
+            return _op("matmul")(self, other)
+        return BaseTensor.__matmul__(self, other)
+
+    def __rmatmul__(self, other):
+        if needs_grad2(self, other):
+            return _op("matmul")(other, self)
+        return BaseTensor.__rmatmul__(self, other)
+
+    def __neg__(self):
+        if needs_grad1(self):
+            return _op("neg")(self)
+        return BaseTensor.__neg__(self)
+
+    def __pos__(self):
+        return BaseTensor.__pos__(self)
+
+    def __abs__(self):
+        if needs_grad1(self):
+            return _op("abs")(self)
+        return BaseTensor.__abs__(self)
+
+    def __getitem__(self, index):
+        if needs_grad1(self):
+            return _op("__getitem__")(self, index)
+        return BaseTensor.__getitem__(self, index)
+
+    def __setitem__(self, index, value):
+        _op("__setitem__")(self, index, value)
+
+    # comparisons and bitwise operators are not differentiable: rt_tensor's slots serve.
+
+
+cdef extern from "Python.h":
+    ctypedef struct PyTypeObject:
+        PyObject* tp_dict
+    ctypedef struct PyObject
+    void PyType_Modified(PyTypeObject* t)
+
+
+def _install_methods(dict mapping):
+    """Install ``Tensor.<name> = fn`` for each entry (the differentiable methods of
+    rt_autograd._ops), shadowing rt_tensor's methods of the same name."""
+    cdef dict type_dict = <dict><object>(<PyTypeObject*>Tensor).tp_dict
+    for name, fn in mapping.items():
+        type_dict[name] = fn
+    PyType_Modified(<PyTypeObject*>Tensor)
+
+
+def _rebuild(fn, args, requires_grad):
+    t = fn(*args)
+    if not isinstance(t, Tensor):
+        t = as_autograd_tensor(t)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+cpdef Tensor as_autograd_tensor(object t):
+    """``t`` as an rt_autograd Tensor: itself when it is one, else an alias of its data."""
+    if isinstance(t, Tensor):
+        return <Tensor>t
+    if not isinstance(t, BaseTensor):
+        raise TypeError(f"expected a Tensor, got {type(t).__name__}")
+    return <Tensor>BaseTensor.alias(<BaseTensor>t)
+
+
+cdef Tensor _alias(BaseTensor t):
+    # BaseTensor.alias builds through the registered tensor class: an autograd Tensor with
+    # requires_grad=False and no grad_fn.
+    return <Tensor>BaseTensor.alias(t)
+
+
+class RemovableHandle:
+    """Returned by hook registration; ``remove()`` unregisters the hook."""
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self):
+        try:
+            self._hooks.remove(self._hook)
+        except ValueError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+# ---- nodes --------------------------------------------------------------------------------
+
+cdef long long _next_sequence_nr = 0
+
+
+cdef class Node:
+    """A backward function in the graph (PyTorch's ``torch.autograd.graph.Node``)."""
+
+    def __cinit__(self):
+        global _next_sequence_nr
+        self.next_functions = ()
+        self._sequence_nr = _next_sequence_nr
+        _next_sequence_nr += 1
+
+    def name(self):
+        return type(self).__name__
+
+    def apply(self, *grad_outputs):
+        """Gradients w.r.t. the inputs (a tuple, one per ``next_functions`` entry) given the
+        gradients w.r.t. the outputs."""
+        raise NotImplementedError(f"{self.name()}.apply is not implemented")
+
+    def __call__(self, *grad_outputs):
+        return self.apply(*grad_outputs)
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` after this node runs; may return new
+        grad_inputs."""
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(fn)
+        return RemovableHandle(self._post_hooks, fn)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` before this node runs; may return new grad_outputs."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(fn)
+        return RemovableHandle(self._pre_hooks, fn)
+
+    @property
+    def metadata(self):
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    def _register_hook_dict(self, tensor):
+        pass
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    # -- saved tensors (ctx API of autograd.Function) --
+    def save_for_backward(self, *tensors):
+        """Keep tensors (or None) for ``backward``; read them back with ``saved_tensors``.
+        Using one that was modified in place since raises PyTorch's error."""
+        self._saved = list(tensors)
+
+    @property
+    def saved_tensors(self):
+        if self._released:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward.")
+        if self._saved is None:
+            return ()
+        return tuple([(<SavedTensor>s).unpack(self) if isinstance(s, SavedTensor) else s
+                      for s in self._saved])
+
+    def _release_saved(self):
+        self._saved = None
+        self._released = True
+
+
+cdef class SavedTensor:
+    """A tensor saved for backward with the version it had then. Outputs of the saving node
+    are kept without their grad_fn (that would be a reference cycle) and get it back when
+    unpacked."""
+    cdef object tensor
+    cdef long long version
+    cdef bint is_output
+    cdef int output_nr
+    cdef bint requires_grad
+    cdef str producer
+
+    def __cinit__(self, Tensor t, bint is_output, int output_nr, producer):
+        self.version = t._storage.version
+        self.is_output = is_output
+        self.output_nr = output_nr
+        self.requires_grad = t._requires_grad
+        self.producer = producer
+        self.tensor = _alias(t) if is_output else t
+
+    cdef object unpack(self, Node node):
+        cdef Tensor t = <Tensor>self.tensor
+        if t._storage.version != self.version:
+            shape = "[" + ", ".join(str(s) for s in t.shape) + "]"
+            which = "" if self.producer is None else f", which is output {self.output_nr} of {self.producer}"
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{_type_name(t)} {shape}]{which}, is at version "
+                f"{t._storage.version}; expected version {self.version} instead. Hint: the "
+                "backtrace further above shows the operation that failed to compute its "
+                "gradient. The variable in question was changed in there or anywhere later. "
+                "Good luck!")
+        if not self.is_output:
+            return t
+        cdef Tensor out = _alias(t)
+        out._requires_grad = self.requires_grad
+        if self.requires_grad:
+            out._grad_fn = node
+            out._output_nr = self.output_nr
+        return out
+
+
+cdef str _type_name(Tensor t):
+    names = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+             "bfloat16": "BFloat16Tensor", "complex64": "ComplexFloatTensor",
+             "complex128": "ComplexDoubleTensor", "int64": "LongTensor", "int32": "IntTensor",
+             "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+             "bool": "BoolTensor"}
+    return "torch." + names.get(str(t.dtype).split(".")[-1], "Tensor")
+
+
+cdef class AccumulateGrad(Node):
+    """The node of a leaf that requires grad: adds the incoming gradient into ``.grad``."""
+    cdef public object variable
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    def apply(self, *grad_outputs):
+        cdef Tensor var = <Tensor>self.variable
+        g = grad_outputs[0]
+        if g is None:
+            return ()
+        _accumulate_into(var, g)
+        return ()
+
+
+cdef _accumulate_into(Tensor var, object g):
+    """PyTorch's AccumulateGrad: the first gradient is stored (detached and copied unless the
+    graph of the gradient is being built), later ones are added (in place unless
+    create_graph)."""
+    cdef Tensor grad = <Tensor>g
+    if var._grad is None:
+        if is_grad_enabled():
+            var._grad = grad
+        else:
+            var._grad = _alias(BaseTensor.clone(grad))
+    elif is_grad_enabled():
+        var._grad = var._grad + grad
+    else:
+        (<Tensor>var._grad).add_(grad)
+
+
+cdef Node _grad_accumulator(Tensor t):
+    """The leaf's AccumulateGrad node, created on first use and cached weakly (the graph keeps
+    it alive, the tensor does not)."""
+    cdef AccumulateGrad node
+    if t._accumulator is not None:
+        node = t._accumulator()
+        if node is not None:
+            return node
+    node = AccumulateGrad()
+    node.variable = t
+    node._input_meta = []
+    node._output_meta = [(tuple(t.shape), t.dtype)]
+    if t._leaf_hooks:
+        node._tensor_pre_hooks = {0: t._leaf_hooks}
+    t._accumulator = weakref.ref(node)
+    return node
+
+
+cdef tuple _gradient_edge(Tensor t):
+    if t._grad_fn is not None:
+        return (t._grad_fn, t._output_nr)
+    if t._requires_grad:
+        return (_grad_accumulator(t), 0)
+    return (None, 0)
+
+
+def gradient_edge(Tensor t):
+    """(node, output_nr) through which a gradient reaches ``t``; node None when ``t`` needs
+    no gradient."""
+    return _gradient_edge(t)
+
+
+# ---- autograd.Function ---------------------------------------------------------------------
+
+cdef class FunctionNode(Node):
+    """The node (and ``ctx``) of an ``autograd.Function`` application: ``backward`` of the
+    Function class runs with this node as ``ctx``."""
+    cdef public object _forward_cls
+    cdef tuple _tensor_positions          # which forward arguments are tensors
+    cdef public object _dirty
+    cdef public object _non_differentiable
+    cdef public bint materialize_grads
+
+    def __cinit__(self):
+        self.materialize_grads = True
+
+    def mark_dirty(self, *tensors):
+        """Declare inputs modified in place by ``forward``."""
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors):
+        """Declare outputs that get no gradient (e.g. indices)."""
+        self._non_differentiable = tensors
+
+    def set_materialize_grads(self, bint value):
+        """Whether None output gradients reach ``backward`` as zeros (default) or None."""
+        self.materialize_grads = value
+
+    def apply(self, *grad_outputs):
+        cdef list grads = list(grad_outputs)
+        cdef Py_ssize_t i
+        if self.materialize_grads:
+            for i in range(len(grads)):
+                if grads[i] is None and self._output_meta is not None and i < len(self._output_meta):
+                    shape, dtype = self._output_meta[i]
+                    if shape is not None:
+                        grads[i] = _rtt.zeros(shape, dtype=dtype)
+        result = self._forward_cls.backward(self, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        cdef tuple pos = self._tensor_positions
+        cdef Py_ssize_t k
+        if pos is None:
+            return result
+        if len(result) < len(pos) or (len(result) <= pos[len(pos) - 1] if pos else False):
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of "
+                               f"gradients (expected {self._nargs}, got {len(result)})")
+        return tuple([result[k] for k in pos])
+
+    @property
+    def _nargs(self):
+        return len(self.needs_input_grad) if self.needs_input_grad is not None else 0
+
+    def name(self):
+        n = getattr(self._forward_cls, "node_name", None)
+        return n if n is not None else type(self).__name__
+
+
+def function_apply(object fwd_cls, object node_cls, tuple args):
+    """Run ``fwd_cls.forward(ctx, *args)`` with grad mode off and, when an input needs grad,
+    connect the outputs to a new node of ``node_cls`` (a FunctionNode subclass)."""
+    cdef FunctionNode ctx = node_cls()
+    cdef Py_ssize_t i, n = len(args)
+    cdef bint record = False
+    cdef list needs = [False] * n
+    cdef object a
+    global rt_grad_mode_disabled
+    if not rt_grad_mode_disabled:
+        for i in range(n):
+            a = args[i]
+            if isinstance(a, Tensor) and (<Tensor>a)._requires_grad:
+                needs[i] = True
+                record = True
+    ctx._forward_cls = fwd_cls
+    ctx.needs_input_grad = tuple(needs)
+    cdef int prev = rt_grad_mode_disabled
+    rt_grad_mode_disabled = 1
+    try:
+        outputs = fwd_cls.forward(ctx, *args)
+    finally:
+        rt_grad_mode_disabled = prev
+    if not record:
+        if ctx._dirty:
+            for t in ctx._dirty:
+                if isinstance(t, Tensor):
+                    _check_inplace(<Tensor>t)
+        ctx._saved = None
+        return outputs
+    return _connect(ctx, args, outputs)
+
+
+cdef object _connect(FunctionNode ctx, tuple args, object outputs):
+    cdef bint single = not isinstance(outputs, tuple)
+    cdef tuple outs = (outputs,) if single else outputs
+    cdef list edges = []
+    cdef list meta = []
+    cdef list positions = []
+    cdef Tensor t
+    cdef object a
+    cdef Py_ssize_t i, j
+    for i in range(len(args)):
+        a = args[i]
+        if not isinstance(a, BaseTensor):
+            continue
+        positions.append(i)
+        if isinstance(a, Tensor) and ctx.needs_input_grad[i]:
+            t = <Tensor>a
+            edges.append(_gradient_edge(t))
+            meta.append((tuple(t.shape), t.dtype))
+        else:
+            edges.append((None, 0))
+            meta.append(None)
+    ctx._tensor_positions = tuple(positions)
+    dirty = ctx._dirty or ()
+    nondiff = ctx._non_differentiable or ()
+    # in-place: the dirty inputs' old history is captured in `edges` above; now rebase them
+    for d in dirty:
+        if isinstance(d, Tensor):
+            _check_inplace(<Tensor>d)
+    ctx.next_functions = tuple(edges)
+    ctx._input_meta = meta
+    cdef list out_meta = []
+    cdef list new_outs = []
+    for j in range(len(outs)):
+        o = outs[j]
+        if not isinstance(o, BaseTensor):
+            new_outs.append(o)
+            out_meta.append((None, None))
+            continue
+        if not isinstance(o, Tensor):
+            o = as_autograd_tensor(o)
+        t = <Tensor>o
+        is_dirty = any(t is d for d in dirty)
+        if not is_dirty and any(t is x for x in args):
+            # an input returned unchanged: give the output its own identity
+            t = _alias(t)
+        out_meta.append((tuple(t.shape), t.dtype))
+        if any(o is x for x in nondiff) or not _differentiable_dtype(t.dtype):
+            t._requires_grad = False
+        else:
+            if not is_dirty:
+                _track_view(t, args)
+            t._grad_fn = ctx
+            t._output_nr = j
+            t._requires_grad = True
+        new_outs.append(t)
+    ctx._output_meta = out_meta
+    if ctx._saved is not None:
+        _wrap_saved(ctx, new_outs, outs)
+    return new_outs[0] if single else tuple(new_outs)
+
+
+cdef _track_view(Tensor out, tuple args):
+    """Record that ``out`` is a view of an input (it shares the input's storage), so an
+    in-place op on it can update the input's history (rt_autograd._ops.inplace)."""
+    cdef Tensor base
+    for a in args:
+        if isinstance(a, Tensor) and (<Tensor>a)._storage is out._storage:
+            base = <Tensor>a
+            out._view_base = base._view_base if base._view_base is not None else base
+            return
+
+
+cdef _wrap_saved(FunctionNode ctx, list new_outs, tuple outs):
+    cdef list saved = ctx._saved
+    cdef Py_ssize_t i, j
+    producer = ctx.name()
+    for i in range(len(saved)):
+        s = saved[i]
+        if not isinstance(s, Tensor):
+            continue
+        for j in range(len(outs)):
+            if s is outs[j] or s is new_outs[j]:
+                saved[i] = SavedTensor(<Tensor>new_outs[j], True, j, producer)
+                break
+        else:
+            t = <Tensor>s
+            nr = t._output_nr
+            saved[i] = SavedTensor(t, False, nr,
+                                   t._grad_fn.name() if t._grad_fn is not None else None)
+
+
+cdef _check_inplace(Tensor t):
+    """PyTorch's rules for an in-place op on a tensor while grad mode is on."""
+    if rt_grad_mode_disabled:
+        return
+    if t._grad_fn is None and t._requires_grad:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    base = t._view_base
+    if base is not None and (<Tensor>base)._grad_fn is None and (<Tensor>base)._requires_grad:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+
+
+def check_inplace(Tensor t):
+    _check_inplace(t)
+
+
+def set_history(Tensor t, Node node, int output_nr):
+    """Make ``node`` (output ``output_nr``) the producer of ``t`` (in-place ops rebase their
+    target this way)."""
+    t._grad_fn = node
+    t._output_nr = output_nr
+    t._requires_grad = node is not None or t._requires_grad
+
+
+def view_base(Tensor t):
+    return t._view_base
+
+
+def set_view_base(Tensor t, base):
+    t._view_base = base
+
+
+# ---- the engine -----------------------------------------------------------------------------
+
+def _sum_to(grad, tuple shape):
+    """Sum ``grad`` down to ``shape`` (the inverse of broadcasting)."""
+    gshape = tuple(grad.shape)
+    if gshape == shape:
+        return grad
+    lead = len(gshape) - len(shape)
+    dims = list(range(lead))
+    for i in range(len(shape)):
+        if shape[i] == 1 and gshape[lead + i] != 1:
+            dims.append(lead + i)
+    if dims:
+        grad = grad.sum(dim=tuple(dims), keepdim=True)
+    if lead:
+        grad = grad.reshape(shape)
+    elif tuple(grad.shape) != shape:
+        grad = grad.reshape(shape)
+    return grad
+
+
+cdef bint _expandable(tuple src, tuple dst):
+    # can `src` (the input's shape) broadcast to `dst` (the gradient's shape)?
+    cdef Py_ssize_t i, ns = len(src), nd = len(dst)
+    if ns > nd:
+        return False
+    for i in range(1, ns + 1):
+        if src[ns - i] != 1 and src[ns - i] != dst[nd - i]:
+            return False
+    return True
+
+
+cdef object _validate(Node node, tuple grads):
+    """Check and fix the gradients a node returned: one per input, each un-broadcast to the
+    input's shape and cast to its dtype (the single place where that happens)."""
+    cdef Py_ssize_t n = len(node.next_functions)
+    if len(grads) != n:
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                           f"(expected {n}, got {len(grads)})")
+    cdef list out = list(grads)
+    cdef Py_ssize_t i
+    meta = node._input_meta
+    for i in range(n):
+        g = out[i]
+        if g is None:
+            continue
+        if node.next_functions[i][0] is None:
+            out[i] = None
+            continue
+        if not isinstance(g, BaseTensor):
+            raise TypeError(f"function {node.name()} returned a gradient of type "
+                            f"{type(g).__name__} at index {i}; expected a Tensor or None")
+        if meta is None or meta[i] is None:
+            continue
+        shape, dtype = meta[i]
+        gshape = tuple(g.shape)
+        if gshape != shape:
+            if not _expandable(shape, gshape):
+                raise RuntimeError(f"Function {node.name()} returned an invalid gradient at "
+                                   f"index {i} - got {list(gshape)} but expected shape "
+                                   f"compatible with {list(shape)}")
+            g = _sum_to(g, shape)
+        if g.dtype != dtype:
+            if not dtype.is_complex and g.dtype.is_complex:
+                g = g.real
+            g = g.to(dtype)
+        if not isinstance(g, Tensor):
+            g = as_autograd_tensor(g)
+        out[i] = g
+    return out
+
+
+cdef object _add_grads(object a, object b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+cdef class _GraphTask:
+    cdef dict deps           # node -> number of pending gradient contributions
+    cdef dict buffers        # node -> list of gradients, one per output
+    cdef set needed          # nodes to execute (None: all)
+    cdef dict captures       # (node, output_nr) -> list of result positions
+    cdef list captured
+
+
+def run_backward(tuple roots, tuple root_grads, bint keep_graph, bint create_graph,
+                 tuple inputs=None, bint allow_unused=False, bint accumulate_grad=True):
+    """The engine behind ``backward`` and ``autograd.grad``.
+
+    roots: output tensors; root_grads: their gradients (Tensors). With ``inputs``, only the
+    part of the graph leading to them runs; ``accumulate_grad=False`` returns their gradients
+    (``autograd.grad``) instead of accumulating into ``.grad``.
+    """
+    cdef Py_ssize_t i
+    cdef Node node
+    cdef Tensor t
+    cdef list root_edges = []
+    for i in range(len(roots)):
+        t = <Tensor>roots[i]
+        edge = _gradient_edge(t)
+        if edge[0] is None:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               f"have a grad_fn")
+        root_edges.append(edge)
+
+    # the nodes whose gradients are asked for
+    cdef list input_edges = []
+    if inputs is not None:
+        for i in range(len(inputs)):
+            t = <Tensor>inputs[i]
+            if t._grad_fn is not None:
+                input_edges.append((t._grad_fn, t._output_nr))
+            elif t._requires_grad:
+                input_edges.append((_grad_accumulator(t), 0))
+            else:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+
+    # discover the graph (iteratively: graphs can be deep)
+    cdef dict children = {}
+    stack = [e[0] for e in root_edges]
+    seen = set(stack)
+    order = []
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        nexts = []
+        for nxt, _nr in node.next_functions:
+            if nxt is not None:
+                nexts.append(nxt)
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        children[node] = nexts
+
+    # which nodes must run: all, or those on a path to an input
+    needed = None
+    captures = {}
+    if inputs is not None:
+        targets = set()
+        for pos, (n_, nr_) in enumerate(input_edges):
+            captures.setdefault((n_, nr_), []).append(pos)
+            targets.add(n_)
+        needed = set()
+        # reverse topological sweep: a node is needed if a child is needed or it is a target
+        memo = {}
+        for n_ in _post_order(root_edges, children):
+            flag = False
+            for c in children[n_]:
+                if memo.get(c, False):
+                    flag = True
+                    break
+            if flag:
+                needed.add(n_)
+            memo[n_] = flag or n_ in targets
+        # a target itself runs only when it leads to another target (or accumulates)
+        if accumulate_grad:
+            for n_ in targets:
+                if isinstance(n_, AccumulateGrad):
+                    needed.add(n_)
+
+    # pending contributions per node, counted over the edges of nodes that will run
+    deps = {}
+    for n_ in order:
+        if needed is not None and n_ not in needed:
+            continue
+        for c in children[n_]:
+            deps[c] = deps.get(c, 0) + 1
+
+    buffers = {}
+    for i, (n_, nr_) in enumerate(root_edges):
+        buf = buffers.get(n_)
+        if buf is None:
+            buf = buffers[n_] = [None] * _num_outputs(n_)
+        buf[nr_] = _add_grads(buf[nr_], root_grads[i])
+
+    results = [None] * (len(inputs) if inputs is not None else 0)
+    heap = []
+    for n_ in set(e[0] for e in root_edges):
+        if deps.get(n_, 0) == 0:
+            heapq.heappush(heap, (-(<Node>n_)._sequence_nr, id(n_), n_))
+
+    global rt_grad_mode_disabled
+    cdef int prev_mode = rt_grad_mode_disabled
+    rt_grad_mode_disabled = not create_graph
+    try:
+        while heap:
+            _, _, node = heapq.heappop(heap)
+            buf = buffers.pop(node, None)
+            if buf is None:
+                buf = [None] * _num_outputs(node)
+            # tensor hooks, then retain_grad, then captures
+            if node._tensor_pre_hooks:
+                for nr_, hooks in node._tensor_pre_hooks.items():
+                    if buf[nr_] is None:
+                        continue
+                    for h in list(hooks):
+                        r = h(buf[nr_])
+                        if r is not None:
+                            buf[nr_] = r
+            if node._retain_hooks:
+                for nr_, ref in node._retain_hooks.items():
+                    tt = ref()
+                    if tt is not None and buf[nr_] is not None:
+                        g = buf[nr_]
+                        if (<Tensor>tt)._grad is None:
+                            (<Tensor>tt)._grad = g if create_graph else _alias(BaseTensor.clone(g))
+                        else:
+                            (<Tensor>tt)._grad = (<Tensor>tt)._grad + g
+            if captures:
+                for nr_ in range(len(buf)):
+                    poss = captures.get((node, nr_))
+                    if poss is not None:
+                        for p in poss:
+                            results[p] = buf[nr_]
+            if needed is not None and node not in needed:
+                continue
+            if node._pre_hooks:
+                for h in list(node._pre_hooks):
+                    r = h(tuple(buf))
+                    if r is not None:
+                        buf = list(r)
+            if isinstance(node, AccumulateGrad):
+                if not accumulate_grad:
+                    continue
+                node.apply(*buf)
+                if node._post_hooks:
+                    for h in list(node._post_hooks):
+                        h((), tuple(buf))
+                continue
+            if all(g is None for g in buf) and not isinstance(node, FunctionNode):
+                grads = [None] * len(node.next_functions)
+            else:
+                grads = node.apply(*buf)
+                if not isinstance(grads, tuple):
+                    grads = tuple(grads) if isinstance(grads, list) else (grads,)
+                grads = _validate(node, grads)
+            if node._post_hooks:
+                for h in list(node._post_hooks):
+                    r = h(tuple(grads), tuple(buf))
+                    if r is not None:
+                        grads = list(r)
+            if not keep_graph:
+                node._release_saved()
+            for i, (nxt, nr_) in enumerate(node.next_functions):
+                if nxt is None:
+                    continue
+                if nxt not in deps:
+                    continue
+                g = grads[i]
+                if g is not None:
+                    nbuf = buffers.get(nxt)
+                    if nbuf is None:
+                        nbuf = buffers[nxt] = [None] * _num_outputs(nxt)
+                    nbuf[nr_] = _add_grads(nbuf[nr_], g)
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    heapq.heappush(heap, (-(<Node>nxt)._sequence_nr, id(nxt), nxt))
+    finally:
+        rt_grad_mode_disabled = prev_mode
+
+    if inputs is not None and not allow_unused:
+        for i in range(len(results)):
+            if results[i] is None:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+    return results
+
+
+cdef Py_ssize_t _num_outputs(Node node):
+    if node._output_meta is not None:
+        return max(len(node._output_meta), 1)
+    return 1
+
+
+cdef list _post_order(list root_edges, dict children):
+    """Nodes in an order where every node comes after all nodes it points to."""
+    cdef list out = []
+    visited = set()
+    for n0, _ in root_edges:
+        if n0 in visited:
+            continue
+        stack = [(n0, 0)]
+        visited.add(n0)
+        while stack:
+            n_, idx = stack[-1]
+            kids = children[n_]
+            if idx < len(kids):
+                stack[-1] = (n_, idx + 1)
+                c = kids[idx]
+                if c not in visited:
+                    visited.add(c)
+                    stack.append((c, 0))
+            else:
+                stack.pop()
+                out.append(n_)
+    return out
