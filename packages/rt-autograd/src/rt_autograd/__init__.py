@@ -15,7 +15,8 @@ import rt_tensor as _rtt
 from rt_tensor import *  # noqa: F401,F403  (every factory, op and dtype of rt_tensor)
 from rt_tensor import _tensor as _rtt_tensor
 
-from rt_autograd._autograd import Tensor, _install_methods, _register_operator_ops
+from rt_autograd._autograd import (Tensor, _install_methods, _register_operator_functions,
+                                   _register_operator_ops)
 
 # every rt_tensor op now creates rt_autograd Tensors
 _rtt_tensor._set_tensor_class(Tensor)
@@ -28,6 +29,12 @@ from rt_autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
 
 _install_methods(dict(_ops.METHODS))
 _register_operator_ops({**_ops.FUNCTIONS, **_ops.METHODS})
+# `a + b` and friends apply their Function directly: the per-op cost of recording is a
+# first-class figure (docs/performance.md)
+_register_operator_functions({
+    "add": (_ops.arith.Add, (1,)), "sub": (_ops.arith.Sub, (1,)), "mul": (_ops.arith.Mul, ()),
+    "div": (_ops.arith.Div, (None,)), "pow": (_ops.arith.Pow, ()),
+    "neg": (_ops.arith.Neg, ()), "matmul": (_ops.linalg.Matmul, ())})
 globals().update({k: v for k, v in _ops.FUNCTIONS.items() if not k.startswith("_")})
 
 __version__ = "0.1.0"

@@ -9,7 +9,7 @@ cdef class Tensor(BaseTensor):
     cdef Node _grad_fn             # None for leaves
     cdef int _output_nr            # which output of _grad_fn this tensor is
     cdef bint _retains_grad
-    cdef object _accumulator       # weakref to the leaf's AccumulateGrad node
+    cdef object _accumulator       # the leaf's AccumulateGrad node (it refers back weakly)
     cdef object _view_base         # the tensor this one is a (tracked) view of, or None
     cdef list _leaf_hooks          # hooks registered on a leaf (its AccumulateGrad reads them)
 

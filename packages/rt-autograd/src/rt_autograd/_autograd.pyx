@@ -18,7 +18,8 @@ import warnings
 import weakref
 
 import rt_tensor as _rtt
-from rt_tensor._tensor cimport Tensor as BaseTensor
+from rt_tensor._tensor cimport Tensor as BaseTensor, shape_tuple
+from rt_tensor._dtype cimport category, dtype_of
 
 cdef extern from *:
     """
@@ -95,6 +96,31 @@ def _register_operator_ops(dict mapping):
     _OPS.update(mapping)
 
 
+# Operators whose Function can be applied directly (no Python wrapper in between):
+# name -> (Function class, its node class, extra trailing forward arguments).
+cdef dict _FAST = {}
+
+
+def _register_operator_functions(dict mapping):
+    """``{"add": (Add, (1,))}``: ``a + b`` records ``Add.apply(a, b, 1)`` directly."""
+    for name, (fn_cls, extra) in mapping.items():
+        _FAST[name] = (fn_cls, fn_cls._backward_cls, tuple(extra))
+
+
+cdef object _record2(str name, object a, object b):
+    spec = _FAST.get(name)
+    if spec is not None:
+        return function_apply(spec[0], spec[1], (a, b) + <tuple>spec[2])
+    return _op(name)(a, b)
+
+
+cdef object _record1(str name, object a):
+    spec = _FAST.get(name)
+    if spec is not None:
+        return function_apply(spec[0], spec[1], (a,) + <tuple>spec[2])
+    return _op(name)(a)
+
+
 cdef object _op(str name):
     try:
         return _OPS[name]
@@ -106,6 +132,10 @@ cdef object _op(str name):
 
 cdef bint _differentiable_dtype(object dtype):
     return dtype.is_floating_point or dtype.is_complex
+
+
+cdef inline bint _differentiable_code(int code) noexcept:
+    return category(code) >= 2
 
 
 def _dtype_error_if_not_differentiable(Tensor t):
@@ -277,9 +307,7 @@ cdef class Tensor(BaseTensor):
                 self._leaf_hooks = []
             hooks = self._leaf_hooks
             if self._accumulator is not None:
-                node = self._accumulator()
-                if node is not None:
-                    node._tensor_pre_hooks = {0: hooks}
+                (<Node>self._accumulator)._tensor_pre_hooks = {0: hooks}
         hooks.append(hook)
         return RemovableHandle(hooks, hook)
 
@@ -336,12 +364,12 @@ cdef class Tensor(BaseTensor):
     # -- operators: record through the registered differentiable op when needed --
     def __add__(self, other):
         if needs_grad2(self, other):
-            return _op("add")(self, other)
+            return _arith(ARITH_ADD, self, other, 1)
         return BaseTensor.__add__(self, other)
 
     def __radd__(self, other):
         if needs_grad2(self, other):
-            return _op("add")(other, self)
+            return _arith(ARITH_ADD, other, self, 1)
         return BaseTensor.__radd__(self, other)
 
     def __iadd__(self, other):
@@ -349,12 +377,12 @@ cdef class Tensor(BaseTensor):
 
     def __sub__(self, other):
         if needs_grad2(self, other):
-            return _op("sub")(self, other)
+            return _arith(ARITH_SUB, self, other, 1)
         return BaseTensor.__sub__(self, other)
 
     def __rsub__(self, other):
         if needs_grad2(self, other):
-            return _op("sub")(other, self)
+            return _arith(ARITH_SUB, other, self, 1)
         return BaseTensor.__rsub__(self, other)
 
     def __isub__(self, other):
@@ -362,12 +390,12 @@ cdef class Tensor(BaseTensor):
 
     def __mul__(self, other):
         if needs_grad2(self, other):
-            return _op("mul")(self, other)
+            return _arith(ARITH_MUL, self, other, 1)
         return BaseTensor.__mul__(self, other)
 
     def __rmul__(self, other):
         if needs_grad2(self, other):
-            return _op("mul")(other, self)
+            return _arith(ARITH_MUL, other, self, 1)
         return BaseTensor.__rmul__(self, other)
 
     def __imul__(self, other):
@@ -375,12 +403,12 @@ cdef class Tensor(BaseTensor):
 
     def __truediv__(self, other):
         if needs_grad2(self, other):
-            return _op("div")(self, other)
+            return _arith(ARITH_DIV, self, other, 1)
         return BaseTensor.__truediv__(self, other)
 
     def __rtruediv__(self, other):
         if needs_grad2(self, other):
-            return _op("div")(other, self)
+            return _arith(ARITH_DIV, other, self, 1)
         return BaseTensor.__rtruediv__(self, other)
 
     def __itruediv__(self, other):
@@ -394,22 +422,22 @@ cdef class Tensor(BaseTensor):
 
     def __mod__(self, other):
         if needs_grad2(self, other):
-            return _op("remainder")(self, other)
+            return _record2("remainder", self, other)
         return BaseTensor.__mod__(self, other)
 
     def __rmod__(self, other):
         if needs_grad2(self, other):
-            return _op("remainder")(other, self)
+            return _record2("remainder", other, self)
         return BaseTensor.__rmod__(self, other)
 
     def __pow__(self, other, mod=None):
         if needs_grad2(self, other):
-            return _op("pow")(self, other)
+            return _record2("pow", self, other)
         return BaseTensor.__pow__(self, other, mod)
 
     def __rpow__(self, other, mod=None):
         if needs_grad2(self, other):
-            return _op("pow")(other, self)
+            return _record2("pow", other, self)
         return BaseTensor.__rpow__(self, other, mod)
 
     def __ipow__(self, other):
@@ -417,17 +445,17 @@ cdef class Tensor(BaseTensor):
 
     def __matmul__(self, other):
         if needs_grad2(self, other):
-            return _op("matmul")(self, other)
+            return _record2("matmul", self, other)
         return BaseTensor.__matmul__(self, other)
 
     def __rmatmul__(self, other):
         if needs_grad2(self, other):
-            return _op("matmul")(other, self)
+            return _record2("matmul", other, self)
         return BaseTensor.__rmatmul__(self, other)
 
     def __neg__(self):
         if needs_grad1(self):
-            return _op("neg")(self)
+            return _arith(ARITH_NEG, self, None, 1)
         return BaseTensor.__neg__(self)
 
     def __pos__(self):
@@ -435,7 +463,7 @@ cdef class Tensor(BaseTensor):
 
     def __abs__(self):
         if needs_grad1(self):
-            return _op("abs")(self)
+            return _record1("abs", self)
         return BaseTensor.__abs__(self)
 
     def __getitem__(self, index):
@@ -570,6 +598,8 @@ cdef class Node:
 
     @property
     def saved_tensors(self):
+        cdef list saved
+        cdef Py_ssize_t i
         if self._released:
             raise RuntimeError(
                 "Trying to backward through the graph a second time (or directly access saved "
@@ -579,8 +609,11 @@ cdef class Node:
                 "if you need to access saved tensors after calling backward.")
         if self._saved is None:
             return ()
-        return tuple([(<SavedTensor>s).unpack(self) if isinstance(s, SavedTensor) else s
-                      for s in self._saved])
+        saved = list(self._saved)
+        for i in range(len(saved)):
+            if isinstance(saved[i], SavedTensor):
+                saved[i] = (<SavedTensor>saved[i]).unpack(self)
+        return tuple(saved)
 
     def _release_saved(self):
         self._saved = None
@@ -638,18 +671,25 @@ cdef str _type_name(Tensor t):
 
 
 cdef class AccumulateGrad(Node):
-    """The node of a leaf that requires grad: adds the incoming gradient into ``.grad``."""
-    cdef public object variable
+    """The node of a leaf that requires grad: adds the incoming gradient into ``.grad``.
+
+    The leaf owns its node (created once) and the node refers back to the leaf weakly, so
+    the pair makes no reference cycle; a leaf that died takes no gradient."""
+    cdef object _variable_ref
 
     def name(self):
         return "torch::autograd::AccumulateGrad"
 
+    @property
+    def variable(self):
+        return self._variable_ref()
+
     def apply(self, *grad_outputs):
-        cdef Tensor var = <Tensor>self.variable
+        var = self._variable_ref()
         g = grad_outputs[0]
-        if g is None:
+        if g is None or var is None:
             return ()
-        _accumulate_into(var, g)
+        _accumulate_into(<Tensor>var, g)
         return ()
 
 
@@ -670,20 +710,16 @@ cdef _accumulate_into(Tensor var, object g):
 
 
 cdef Node _grad_accumulator(Tensor t):
-    """The leaf's AccumulateGrad node, created on first use and cached weakly (the graph keeps
-    it alive, the tensor does not)."""
+    """The leaf's AccumulateGrad node, created on first use and kept by the leaf."""
     cdef AccumulateGrad node
     if t._accumulator is not None:
-        node = t._accumulator()
-        if node is not None:
-            return node
+        return <Node>t._accumulator
     node = AccumulateGrad()
-    node.variable = t
+    node._variable_ref = weakref.ref(t)
     node._input_meta = []
-    node._output_meta = [(tuple(t.shape), t.dtype)]
-    if t._leaf_hooks:
+    if t._leaf_hooks is not None:
         node._tensor_pre_hooks = {0: t._leaf_hooks}
-    t._accumulator = weakref.ref(node)
+    t._accumulator = node
     return node
 
 
@@ -728,25 +764,33 @@ cdef class FunctionNode(Node):
         self.materialize_grads = value
 
     def apply(self, *grad_outputs):
-        cdef list grads = list(grad_outputs)
-        cdef Py_ssize_t i
-        if self.materialize_grads:
+        return self._call_backward(list(grad_outputs))
+
+    cdef tuple _call_backward(self, list grads):
+        """Run the Function's backward on the output gradients; returns one gradient per
+        tensor argument of forward (PyTorch: backward returns one per forward argument)."""
+        cdef Py_ssize_t i, k
+        if self.materialize_grads and self._output_meta is not None:
             for i in range(len(grads)):
-                if grads[i] is None and self._output_meta is not None and i < len(self._output_meta):
+                if grads[i] is None and i < len(self._output_meta):
                     shape, dtype = self._output_meta[i]
                     if shape is not None:
                         grads[i] = _rtt.zeros(shape, dtype=dtype)
         result = self._forward_cls.backward(self, *grads)
-        if not isinstance(result, tuple):
-            result = (result,)
+        if type(result) is not tuple:
+            result = tuple(result) if isinstance(result, list) else (result,)
+        cdef tuple res = <tuple>result
+        cdef Py_ssize_t nargs = len(self.needs_input_grad)
+        if len(res) != nargs:
+            if len(res) > nargs and all(r is None for r in res[nargs:]):
+                res = res[:nargs]
+            else:
+                raise RuntimeError(f"function {self.name()} returned an incorrect number of "
+                                   f"gradients (expected {nargs}, got {len(res)})")
         cdef tuple pos = self._tensor_positions
-        cdef Py_ssize_t k
-        if pos is None:
-            return result
-        if len(result) < len(pos) or (len(result) <= pos[len(pos) - 1] if pos else False):
-            raise RuntimeError(f"function {self.name()} returned an incorrect number of "
-                               f"gradients (expected {self._nargs}, got {len(result)})")
-        return tuple([result[k] for k in pos])
+        if pos is None or len(pos) == nargs:
+            return res
+        return tuple([res[k] for k in pos])
 
     @property
     def _nargs(self):
@@ -790,6 +834,14 @@ def function_apply(object fwd_cls, object node_cls, tuple args):
     return _connect(ctx, args, outputs)
 
 
+cdef inline bint _is_in(object x, tuple items):
+    cdef object y
+    for y in items:
+        if x is y:
+            return True
+    return False
+
+
 cdef object _connect(FunctionNode ctx, tuple args, object outputs):
     cdef bint single = not isinstance(outputs, tuple)
     cdef tuple outs = (outputs,) if single else outputs
@@ -799,21 +851,22 @@ cdef object _connect(FunctionNode ctx, tuple args, object outputs):
     cdef Tensor t
     cdef object a
     cdef Py_ssize_t i, j
+    cdef tuple needs = ctx.needs_input_grad
     for i in range(len(args)):
         a = args[i]
         if not isinstance(a, BaseTensor):
             continue
         positions.append(i)
-        if isinstance(a, Tensor) and ctx.needs_input_grad[i]:
+        if needs[i]:
             t = <Tensor>a
             edges.append(_gradient_edge(t))
-            meta.append((tuple(t.shape), t.dtype))
+            meta.append((shape_tuple(t), dtype_of(t._dtype)))
         else:
-            edges.append((None, 0))
+            edges.append(_NO_EDGE)
             meta.append(None)
     ctx._tensor_positions = tuple(positions)
-    dirty = ctx._dirty or ()
-    nondiff = ctx._non_differentiable or ()
+    cdef tuple dirty = tuple(ctx._dirty) if ctx._dirty else ()
+    cdef tuple nondiff = tuple(ctx._non_differentiable) if ctx._non_differentiable else ()
     # in-place: the dirty inputs' old history is captured in `edges` above; now rebase them
     for d in dirty:
         if isinstance(d, Tensor):
@@ -822,6 +875,7 @@ cdef object _connect(FunctionNode ctx, tuple args, object outputs):
     ctx._input_meta = meta
     cdef list out_meta = []
     cdef list new_outs = []
+    cdef bint is_dirty
     for j in range(len(outs)):
         o = outs[j]
         if not isinstance(o, BaseTensor):
@@ -831,12 +885,12 @@ cdef object _connect(FunctionNode ctx, tuple args, object outputs):
         if not isinstance(o, Tensor):
             o = as_autograd_tensor(o)
         t = <Tensor>o
-        is_dirty = any(t is d for d in dirty)
-        if not is_dirty and any(t is x for x in args):
+        is_dirty = _is_in(t, dirty)
+        if not is_dirty and _is_in(t, args):
             # an input returned unchanged: give the output its own identity
             t = _alias(t)
-        out_meta.append((tuple(t.shape), t.dtype))
-        if any(o is x for x in nondiff) or not _differentiable_dtype(t.dtype):
+        out_meta.append((shape_tuple(t), dtype_of(t._dtype)))
+        if _is_in(o, nondiff) or not _differentiable_code(t._dtype):
             t._requires_grad = False
         else:
             if not is_dirty:
@@ -851,12 +905,15 @@ cdef object _connect(FunctionNode ctx, tuple args, object outputs):
     return new_outs[0] if single else tuple(new_outs)
 
 
+cdef tuple _NO_EDGE = (None, 0)
+
+
 cdef _track_view(Tensor out, tuple args):
     """Record that ``out`` is a view of an input (it shares the input's storage), so an
     in-place op on it can update the input's history (rt_autograd._ops.inplace)."""
     cdef Tensor base
     for a in args:
-        if isinstance(a, Tensor) and (<Tensor>a)._storage is out._storage:
+        if isinstance(a, Tensor) and (<Tensor>a)._storage is (<BaseTensor>out)._storage:
             base = <Tensor>a
             out._view_base = base._view_base if base._view_base is not None else base
             return
@@ -914,6 +971,201 @@ def set_view_base(Tensor t, base):
     t._view_base = base
 
 
+# ---- arithmetic operators ----------------------------------------------------------------
+# `a + b`, `a - b`, `a * b`, `a / b` and `-a` are the ops a training loop issues most, so
+# their nodes are cdef classes recorded without any Python frame (the per-op cost of
+# recording is a target: docs/performance.md). Their backward formulas are written in
+# differentiable Tensor ops like every other op's. rt_autograd._ops.arith registers these
+# (and everything else) under the public names.
+
+cdef enum ArithKind:
+    ARITH_ADD, ARITH_SUB, ARITH_MUL, ARITH_DIV, ARITH_NEG
+
+
+cdef class _ArithNode(Node):
+    cdef int kind
+    cdef object a              # saved operand (SavedTensor or a Python scalar) when needed
+    cdef object b
+    cdef object alpha
+
+    cdef object _unpack(self, object x):
+        if isinstance(x, SavedTensor):
+            return (<SavedTensor>x).unpack(self)
+        return x
+
+    def apply(self, *grad_outputs):
+        return self._arith_backward(grad_outputs[0])
+
+    cdef tuple _arith_backward(self, object g):
+        if self._released:
+            raise RuntimeError(_FREED_MESSAGE)
+        cdef int k = self.kind
+        need_a = (<tuple>self.next_functions[0])[0] is not None
+        need_b = len(self.next_functions) > 1 and (<tuple>self.next_functions[1])[0] is not None
+        if g is None:
+            return (None, None) if len(self.next_functions) > 1 else (None,)
+        if k == ARITH_NEG:
+            return (-g,)
+        ga = gb = None
+        if k == ARITH_ADD or k == ARITH_SUB:
+            if need_a:
+                ga = g
+            if need_b:
+                alpha = self.alpha
+                if isinstance(alpha, complex):
+                    alpha = alpha.conjugate()
+                if k == ARITH_SUB:
+                    gb = -g if alpha == 1 else g * (-alpha)
+                else:
+                    gb = g if alpha == 1 else g * alpha
+            return (ga, gb)
+        a = self._unpack(self.a)
+        b = self._unpack(self.b)
+        if k == ARITH_MUL:
+            if need_a:
+                ga = g * _conj(b)
+            if need_b:
+                gb = g * _conj(a)
+        else:  # ARITH_DIV
+            if need_a:
+                ga = g / _conj(b)
+            if need_b:
+                gb = -g * _conj(a / (b * b))
+        return (ga, gb)
+
+
+cdef object _conj(object x):
+    if isinstance(x, BaseTensor):
+        if category((<BaseTensor>x)._dtype) == 3:
+            return x.conj()
+        return x
+    if isinstance(x, complex):
+        return x.conjugate()
+    return x
+
+
+cdef class AddBackward0(_ArithNode):
+    pass
+
+
+cdef class SubBackward0(_ArithNode):
+    pass
+
+
+cdef class MulBackward0(_ArithNode):
+    pass
+
+
+cdef class DivBackward0(_ArithNode):
+    pass
+
+
+cdef class NegBackward0(_ArithNode):
+    pass
+
+
+cdef str _FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward.")
+
+
+cdef inline object _operand_meta(object x):
+    if isinstance(x, BaseTensor):
+        return (shape_tuple(<BaseTensor>x), dtype_of((<BaseTensor>x)._dtype))
+    return None
+
+
+cdef inline tuple _operand_edge(object x):
+    if isinstance(x, Tensor) and (<Tensor>x)._requires_grad:
+        return _gradient_edge(<Tensor>x)
+    return _NO_EDGE
+
+
+cdef inline object _save_operand(object x, _ArithNode node):
+    if isinstance(x, Tensor):
+        t = <Tensor>x
+        return SavedTensor(t, False, t._output_nr,
+                           t._grad_fn.name() if t._grad_fn is not None else None)
+    return x
+
+
+cdef object _arith_record(int kind, object a, object b, object alpha, object out):
+    """Connect ``out`` (the result of the arithmetic op on a, b) to a new node."""
+    cdef _ArithNode node
+    if kind == ARITH_ADD:
+        node = AddBackward0.__new__(AddBackward0)
+    elif kind == ARITH_SUB:
+        node = SubBackward0.__new__(SubBackward0)
+    elif kind == ARITH_MUL:
+        node = MulBackward0.__new__(MulBackward0)
+    elif kind == ARITH_DIV:
+        node = DivBackward0.__new__(DivBackward0)
+    else:
+        node = NegBackward0.__new__(NegBackward0)
+    node.kind = kind
+    node.alpha = alpha
+    cdef tuple ea = _operand_edge(a)
+    if kind == ARITH_NEG:
+        node.next_functions = (ea,)
+        node._input_meta = [_operand_meta(a) if ea[0] is not None else None]
+    else:
+        eb = _operand_edge(b)
+        node.next_functions = (ea, eb)
+        node._input_meta = [_operand_meta(a) if ea[0] is not None else None,
+                            _operand_meta(b) if eb[0] is not None else None]
+        if kind == ARITH_MUL:
+            if eb[0] is not None:
+                node.a = _save_operand(a, node)
+            if ea[0] is not None:
+                node.b = _save_operand(b, node)
+        elif kind == ARITH_DIV:
+            if eb[0] is not None:
+                node.a = _save_operand(a, node)
+            node.b = _save_operand(b, node)
+    cdef Tensor t = as_autograd_tensor(out)
+    node._output_meta = [None]
+    t._grad_fn = node
+    t._output_nr = 0
+    t._requires_grad = True
+    return t
+
+
+def arith(int kind, a, b=None, alpha=1, rounding_mode=None):
+    """``a (op) b`` for kind 0..4 = add, sub, mul, div, neg, recording the graph when an
+    operand requires grad in grad mode (rt_autograd._ops.arith's wrappers call this)."""
+    return _arith(kind, a, b, alpha)
+
+
+cdef object _arith(int kind, object a, object b, object alpha):
+    cdef bint record = not rt_grad_mode_disabled and (_rg(a) or _rg(b))
+    cdef bint a_is_t = isinstance(a, BaseTensor)
+    if kind == ARITH_ADD:
+        if alpha != 1:
+            out = _rtt.add(a, b, alpha=alpha)
+        else:
+            out = BaseTensor.__add__(a, b) if a_is_t else BaseTensor.__radd__(b, a)
+    elif kind == ARITH_SUB:
+        if alpha != 1:
+            out = _rtt.sub(a, b, alpha=alpha)
+        else:
+            out = BaseTensor.__sub__(a, b) if a_is_t else BaseTensor.__rsub__(b, a)
+    elif kind == ARITH_MUL:
+        out = BaseTensor.__mul__(a, b) if a_is_t else BaseTensor.__rmul__(b, a)
+    elif kind == ARITH_DIV:
+        out = BaseTensor.__truediv__(a, b) if a_is_t else BaseTensor.__rtruediv__(b, a)
+    else:
+        out = BaseTensor.__neg__(a)
+    if out is NotImplemented:
+        raise TypeError(f"unsupported operand type(s): '{type(a).__name__}' and "
+                        f"'{type(b).__name__}'")
+    if not record:
+        return out
+    return _arith_record(kind, a, b, alpha, out)
+
+
 # ---- the engine -----------------------------------------------------------------------------
 
 def _sum_to(grad, tuple shape):
@@ -949,18 +1201,21 @@ cdef bint _expandable(tuple src, tuple dst):
 cdef object _validate(Node node, tuple grads):
     """Check and fix the gradients a node returned: one per input, each un-broadcast to the
     input's shape and cast to its dtype (the single place where that happens)."""
-    cdef Py_ssize_t n = len(node.next_functions)
+    cdef tuple nexts = node.next_functions
+    cdef Py_ssize_t n = len(nexts)
     if len(grads) != n:
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                            f"(expected {n}, got {len(grads)})")
     cdef list out = list(grads)
     cdef Py_ssize_t i
-    meta = node._input_meta
+    cdef list meta = node._input_meta
+    cdef BaseTensor bg
+    cdef tuple m
     for i in range(n):
         g = out[i]
         if g is None:
             continue
-        if node.next_functions[i][0] is None:
+        if (<tuple>nexts[i])[0] is None:
             out[i] = None
             continue
         if not isinstance(g, BaseTensor):
@@ -968,15 +1223,19 @@ cdef object _validate(Node node, tuple grads):
                             f"{type(g).__name__} at index {i}; expected a Tensor or None")
         if meta is None or meta[i] is None:
             continue
-        shape, dtype = meta[i]
-        gshape = tuple(g.shape)
+        m = <tuple>meta[i]
+        shape = m[0]
+        dtype = m[1]
+        bg = <BaseTensor>g
+        gshape = shape_tuple(bg)
         if gshape != shape:
             if not _expandable(shape, gshape):
                 raise RuntimeError(f"Function {node.name()} returned an invalid gradient at "
                                    f"index {i} - got {list(gshape)} but expected shape "
                                    f"compatible with {list(shape)}")
             g = _sum_to(g, shape)
-        if g.dtype != dtype:
+            bg = <BaseTensor>g
+        if dtype_of(bg._dtype) is not dtype:
             if not dtype.is_complex and g.dtype.is_complex:
                 g = g.real
             g = g.to(dtype)
@@ -984,6 +1243,14 @@ cdef object _validate(Node node, tuple grads):
             g = as_autograd_tensor(g)
         out[i] = g
     return out
+
+
+cdef inline bint _all_none(list buf):
+    cdef object g
+    for g in buf:
+        if g is not None:
+            return False
+    return True
 
 
 cdef object _add_grads(object a, object b):
@@ -1096,14 +1363,14 @@ def run_backward(tuple roots, tuple root_grads, bint keep_graph, bint create_gra
     heap = []
     for n_ in set(e[0] for e in root_edges):
         if deps.get(n_, 0) == 0:
-            heapq.heappush(heap, (-(<Node>n_)._sequence_nr, id(n_), n_))
+            heapq.heappush(heap, (-(<Node>n_)._sequence_nr, n_))
 
     global rt_grad_mode_disabled
     cdef int prev_mode = rt_grad_mode_disabled
     rt_grad_mode_disabled = not create_graph
     try:
         while heap:
-            _, _, node = heapq.heappop(heap)
+            node = heapq.heappop(heap)[1]
             buf = buffers.pop(node, None)
             if buf is None:
                 buf = [None] * _num_outputs(node)
@@ -1146,8 +1413,12 @@ def run_backward(tuple roots, tuple root_grads, bint keep_graph, bint create_gra
                     for h in list(node._post_hooks):
                         h((), tuple(buf))
                 continue
-            if all(g is None for g in buf) and not isinstance(node, FunctionNode):
+            if not isinstance(node, FunctionNode) and _all_none(buf):
                 grads = [None] * len(node.next_functions)
+            elif isinstance(node, _ArithNode):
+                grads = _validate(node, (<_ArithNode>node)._arith_backward(buf[0]))
+            elif isinstance(node, FunctionNode):
+                grads = _validate(node, (<FunctionNode>node)._call_backward(buf))
             else:
                 grads = node.apply(*buf)
                 if not isinstance(grads, tuple):
@@ -1159,12 +1430,17 @@ def run_backward(tuple roots, tuple root_grads, bint keep_graph, bint create_gra
                     if r is not None:
                         grads = list(r)
             if not keep_graph:
-                node._release_saved()
-            for i, (nxt, nr_) in enumerate(node.next_functions):
-                if nxt is None:
+                node._saved = None
+                node._released = True
+                if isinstance(node, _ArithNode):
+                    (<_ArithNode>node).a = (<_ArithNode>node).b = None
+            nexts = node.next_functions
+            for i in range(len(nexts)):
+                edge = <tuple>nexts[i]
+                nxt = edge[0]
+                if nxt is None or nxt not in deps:
                     continue
-                if nxt not in deps:
-                    continue
+                nr_ = edge[1]
                 g = grads[i]
                 if g is not None:
                     nbuf = buffers.get(nxt)
@@ -1173,7 +1449,7 @@ def run_backward(tuple roots, tuple root_grads, bint keep_graph, bint create_gra
                     nbuf[nr_] = _add_grads(nbuf[nr_], g)
                 deps[nxt] -= 1
                 if deps[nxt] == 0:
-                    heapq.heappush(heap, (-(<Node>nxt)._sequence_nr, id(nxt), nxt))
+                    heapq.heappush(heap, (-(<Node>nxt)._sequence_nr, nxt))
     finally:
         rt_grad_mode_disabled = prev_mode
 
@@ -1187,6 +1463,8 @@ def run_backward(tuple roots, tuple root_grads, bint keep_graph, bint create_gra
 
 
 cdef Py_ssize_t _num_outputs(Node node):
+    if isinstance(node, AccumulateGrad):
+        return 1
     if node._output_meta is not None:
         return max(len(node._output_meta), 1)
     return 1
