@@ -415,9 +415,13 @@ cdef class Tensor(BaseTensor):
         return _op("div_")(self, other)
 
     def __floordiv__(self, other):
+        if needs_grad2(self, other):
+            return _op("floor_divide")(self, other)
         return BaseTensor.__floordiv__(self, other)
 
     def __rfloordiv__(self, other):
+        if needs_grad2(self, other):
+            return _op("floor_divide")(other, self)
         return BaseTensor.__rfloordiv__(self, other)
 
     def __mod__(self, other):
@@ -459,6 +463,8 @@ cdef class Tensor(BaseTensor):
         return BaseTensor.__neg__(self)
 
     def __pos__(self):
+        if needs_grad1(self):
+            return _op("positive")(self)
         return BaseTensor.__pos__(self)
 
     def __abs__(self):
@@ -612,7 +618,7 @@ cdef class Node:
         saved = list(self._saved)
         for i in range(len(saved)):
             if isinstance(saved[i], SavedTensor):
-                saved[i] = (<SavedTensor>saved[i]).unpack(self)
+                saved[i] = _saved_unpack(<SavedTensor>saved[i], self)
         return tuple(saved)
 
     def _release_saved(self):
@@ -629,36 +635,43 @@ cdef class SavedTensor:
     cdef bint is_output
     cdef int output_nr
     cdef bint requires_grad
-    cdef str producer
+    cdef object producer          # the node that made an input tensor (None for a leaf)
 
-    def __cinit__(self, Tensor t, bint is_output, int output_nr, producer):
-        self.version = t._storage.version
-        self.is_output = is_output
-        self.output_nr = output_nr
-        self.requires_grad = t._requires_grad
-        self.producer = producer
-        self.tensor = _alias(t) if is_output else t
 
-    cdef object unpack(self, Node node):
-        cdef Tensor t = <Tensor>self.tensor
-        if t._storage.version != self.version:
-            shape = "[" + ", ".join(str(s) for s in t.shape) + "]"
-            which = "" if self.producer is None else f", which is output {self.output_nr} of {self.producer}"
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [{_type_name(t)} {shape}]{which}, is at version "
-                f"{t._storage.version}; expected version {self.version} instead. Hint: the "
-                "backtrace further above shows the operation that failed to compute its "
-                "gradient. The variable in question was changed in there or anywhere later. "
-                "Good luck!")
-        if not self.is_output:
-            return t
-        cdef Tensor out = _alias(t)
-        out._requires_grad = self.requires_grad
-        if self.requires_grad:
-            out._grad_fn = node
-            out._output_nr = self.output_nr
-        return out
+cdef SavedTensor _make_saved(Tensor t, bint is_output, int output_nr, object producer):
+    cdef SavedTensor st = SavedTensor.__new__(SavedTensor)
+    st.version = t._storage.version
+    st.is_output = is_output
+    st.output_nr = output_nr
+    st.requires_grad = t._requires_grad
+    st.producer = producer
+    st.tensor = _alias(t) if is_output else t
+    return st
+
+
+cdef object _saved_unpack(SavedTensor self, Node node):
+    """The saved tensor, after checking it was not modified in place since."""
+    cdef Tensor t = <Tensor>self.tensor
+    if t._storage.version != self.version:
+        shape = "[" + ", ".join(str(s) for s in t.shape) + "]"
+        producer = node if self.is_output else self.producer
+        which = ("" if producer is None else
+                 f", which is output {self.output_nr} of {producer.name()}")
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [{_type_name(t)} {shape}]{which}, is at version "
+            f"{t._storage.version}; expected version {self.version} instead. Hint: the "
+            "backtrace further above shows the operation that failed to compute its "
+            "gradient. The variable in question was changed in there or anywhere later. "
+            "Good luck!")
+    if not self.is_output:
+        return t
+    cdef Tensor out = _alias(t)
+    out._requires_grad = self.requires_grad
+    if self.requires_grad:
+        out._grad_fn = node
+        out._output_nr = self.output_nr
+    return out
 
 
 cdef str _type_name(Tensor t):
@@ -790,6 +803,11 @@ cdef class FunctionNode(Node):
         cdef tuple pos = self._tensor_positions
         if pos is None or len(pos) == nargs:
             return res
+        for k in range(nargs):
+            if res[k] is not None and k not in pos:
+                raise RuntimeError(f"function {self.name()} returned a gradient different than "
+                                   f"None at position {k + 1}, but the corresponding forward "
+                                   f"input was not a Variable")
         return tuple([res[k] for k in pos])
 
     @property
@@ -799,6 +817,13 @@ cdef class FunctionNode(Node):
     def name(self):
         n = getattr(self._forward_cls, "node_name", None)
         return n if n is not None else type(self).__name__
+
+
+def _apply_classmethod(cls, *args, **kwargs):
+    """``Function.apply``: installed as a classmethod by rt_autograd.function."""
+    if kwargs:
+        return cls._apply_with_kwargs(args, kwargs)
+    return function_apply(cls, cls._backward_cls, args)
 
 
 def function_apply(object fwd_cls, object node_cls, tuple args):
@@ -900,8 +925,17 @@ cdef object _connect(FunctionNode ctx, tuple args, object outputs):
             t._requires_grad = True
         new_outs.append(t)
     ctx._output_meta = out_meta
+    for d in dirty:
+        if not _is_in(d, outs):
+            raise RuntimeError("Some elements marked as dirty during the forward method were "
+                               "not returned as output. The inputs that are modified inplace "
+                               "must all be outputs of the Function.")
     if ctx._saved is not None:
         _wrap_saved(ctx, new_outs, outs)
+    for d in dirty:
+        if isinstance(d, Tensor) and (<Tensor>d)._view_base is not None:
+            from rt_autograd._ops._util import rebase_view
+            rebase_view(d)
     return new_outs[0] if single else tuple(new_outs)
 
 
@@ -922,20 +956,18 @@ cdef _track_view(Tensor out, tuple args):
 cdef _wrap_saved(FunctionNode ctx, list new_outs, tuple outs):
     cdef list saved = ctx._saved
     cdef Py_ssize_t i, j
-    producer = ctx.name()
     for i in range(len(saved)):
         s = saved[i]
         if not isinstance(s, Tensor):
             continue
         for j in range(len(outs)):
             if s is outs[j] or s is new_outs[j]:
-                saved[i] = SavedTensor(<Tensor>new_outs[j], True, j, producer)
+                saved[i] = _make_saved(<Tensor>new_outs[j], True, j, None)
                 break
         else:
             t = <Tensor>s
             nr = t._output_nr
-            saved[i] = SavedTensor(t, False, nr,
-                                   t._grad_fn.name() if t._grad_fn is not None else None)
+            saved[i] = _make_saved(t, False, nr, t._grad_fn)
 
 
 cdef _check_inplace(Tensor t):
@@ -990,7 +1022,7 @@ cdef class _ArithNode(Node):
 
     cdef object _unpack(self, object x):
         if isinstance(x, SavedTensor):
-            return (<SavedTensor>x).unpack(self)
+            return _saved_unpack(<SavedTensor>x, self)
         return x
 
     def apply(self, *grad_outputs):
@@ -1087,8 +1119,7 @@ cdef inline tuple _operand_edge(object x):
 cdef inline object _save_operand(object x, _ArithNode node):
     if isinstance(x, Tensor):
         t = <Tensor>x
-        return SavedTensor(t, False, t._output_nr,
-                           t._grad_fn.name() if t._grad_fn is not None else None)
+        return _make_saved(t, False, t._output_nr, t._grad_fn)
     return x
 
 
@@ -1219,8 +1250,7 @@ cdef object _validate(Node node, tuple grads):
             out[i] = None
             continue
         if not isinstance(g, BaseTensor):
-            raise TypeError(f"function {node.name()} returned a gradient of type "
-                            f"{type(g).__name__} at index {i}; expected a Tensor or None")
+            raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
         if meta is None or meta[i] is None:
             continue
         m = <tuple>meta[i]
@@ -1456,9 +1486,9 @@ def run_backward(tuple roots, tuple root_grads, bint keep_graph, bint create_gra
     if inputs is not None and not allow_unused:
         for i in range(len(results)):
             if results[i] is None:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                                   "used in the graph. Set allow_unused=True if this is the "
-                                   "desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have "
+                                   f"been used in the graph. Set allow_unused=True if this is "
+                                   f"the desired behavior.")
     return results
 
 

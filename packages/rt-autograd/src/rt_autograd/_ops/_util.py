@@ -124,18 +124,47 @@ def inplace(self, op, args=(), kwargs=None, rtt_inplace=None):
     _check_cast(result, self)
     with no_grad():
         rtt.Tensor.copy_(self, result)
-    base = view_base(self)
-    if base is None or not isinstance(base, Tensor):
-        if result.grad_fn is not None:
-            set_history(self, result.grad_fn, result.output_nr)
-        return self
-    geometry = _geometry(self)
+    if result.grad_fn is not None:
+        set_history(self, result.grad_fn, result.output_nr)
+    if isinstance(view_base(self), Tensor):
+        rebase_view(self)
+    return self
+
+
+def rebase_view(view):
+    """``view`` (a recorded view of another tensor) was just written in place and carries
+    the write's history: give its base the write too (PyTorch's CopySlices), then make the
+    view that region of the new base. Used by ``inplace`` and by the core for a custom
+    Function's ``mark_dirty`` on a view."""
+    base = view_base(view)
+    if view.dtype != base.dtype:
+        _rebase_complex_part(view, base, view)
+        return
+    geometry = _geometry(view)
     base_geometry = _geometry(base)
-    new_base = _WriteIntoView.apply(base, result, geometry, base_geometry)
+    new_base = _WriteIntoView.apply(base, view, geometry, base_geometry)
     set_history(base, new_base.grad_fn, 0)
     new_view = _ViewOfBase.apply(base, geometry, base_geometry)
-    set_history(self, new_view.grad_fn, 0)
-    return self
+    set_history(view, new_view.grad_fn, 0)
+
+
+def _rebase_complex_part(view, base, result):
+    """After an in-place op on ``base.real`` or ``base.imag`` (a view with another dtype, so
+    strides are in other units): base = complex(result, base.imag) or
+    complex(base.real, result), and the view becomes that part of the new base."""
+    from rt_autograd._ops._registry import FUNCTIONS
+    if not base.dtype.is_complex or tuple(view.shape) != tuple(base.shape):
+        raise RuntimeError("rt_autograd: an in-place operation on part of the real or imaginary "
+                           "view of a complex tensor that requires grad is not supported; "
+                           "apply it to the whole .real / .imag, or out of place")
+    is_imag = (view.storage_offset() - 2 * base.storage_offset()) % 2 == 1
+    part = "imag" if is_imag else "real"
+    other = FUNCTIONS["real" if is_imag else "imag"](base)
+    new_base = (FUNCTIONS["complex"](other, result) if is_imag else
+                FUNCTIONS["complex"](result, other))
+    set_history(base, new_base.grad_fn, new_base.output_nr)
+    new_view = FUNCTIONS[part](base)
+    set_history(view, new_view.grad_fn, new_view.output_nr)
 
 
 def _check_cast(result, self):

@@ -6,11 +6,11 @@ from rt_autograd._autograd import Node, Tensor, run_backward
 from rt_autograd.function import Function, FunctionCtx, once_differentiable
 from rt_autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                    is_inference_mode_enabled, no_grad, set_grad_enabled)
-from rt_autograd.autograd import graph
+from rt_autograd.autograd import function, graph
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "Variable",
            "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-           "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "graph"]
+           "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "graph", "function"]
 
 
 def _as_tuple(x):
