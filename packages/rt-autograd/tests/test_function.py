@@ -5,10 +5,6 @@ forward/backward static methods and ``apply``, ``ctx.save_for_backward``/``saved
 ``ctx.set_materialize_grads``, non-tensor arguments, several outputs, returning an input,
 ``once_differentiable``, the ``<Name>Backward`` node, gradcheck/gradgradcheck of a custom
 Function, and PyTorch's errors for bad gradients.
-
-Tests named ``test_BUG_*`` (marked ``xfail(strict=True)``) are PyTorch behaviours the core
-does not have yet (each names the difference); they turn into failures once it does, so the
-mark gets removed.
 """
 import numpy as np
 import pytest

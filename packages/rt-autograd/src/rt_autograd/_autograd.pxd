@@ -12,6 +12,7 @@ cdef class Tensor(BaseTensor):
     cdef object _accumulator       # the leaf's AccumulateGrad node (it refers back weakly)
     cdef object _view_base         # the tensor this one is a (tracked) view of, or None
     cdef list _leaf_hooks          # hooks registered on a leaf (its AccumulateGrad reads them)
+    cdef bint _inference           # created inside inference_mode
 
     cdef _set_requires_grad(self, bint value)
 
@@ -29,6 +30,7 @@ cdef class Node:
     cdef dict _retain_hooks            # output_nr -> weakref to the tensor that retains grad
     cdef public tuple needs_input_grad
     cdef dict _metadata
+    cdef list _leaves                  # leaf inputs, kept alive by the graph as in PyTorch
     cdef dict __dict__
     cdef object __weakref__
 

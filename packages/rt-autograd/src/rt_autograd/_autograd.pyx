@@ -20,6 +20,7 @@ import weakref
 import rt_tensor as _rtt
 from rt_tensor._tensor cimport Tensor as BaseTensor, shape_tuple
 from rt_tensor._dtype cimport category, dtype_of
+from rt_tensor._memory cimport Storage, external_storage
 
 cdef extern from *:
     """
@@ -150,6 +151,10 @@ cdef class Tensor(BaseTensor):
     the operations applied to it. Every rt op returns this type once rt_autograd is
     imported."""
 
+    def __cinit__(self, *args, **kwargs):
+        # tensors made inside inference_mode are inference tensors (PyTorch)
+        self._inference = rt_inference_mode_on
+
     # -- autograd attributes --
     @property
     def requires_grad(self):
@@ -157,6 +162,8 @@ cdef class Tensor(BaseTensor):
 
     @requires_grad.setter
     def requires_grad(self, value):
+        if self._grad_fn is not None and value:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
         self._set_requires_grad(bool(value))
 
     cdef _set_requires_grad(self, bint value):
@@ -169,7 +176,7 @@ cdef class Tensor(BaseTensor):
             return
         if value:
             _dtype_error_if_not_differentiable(self)
-            if rt_inference_mode_on:
+            if self._inference and not rt_inference_mode_on:
                 raise RuntimeError("Setting requires_grad=True on inference tensor outside "
                                    "InferenceMode is not allowed.")
         self._requires_grad = value
@@ -238,8 +245,13 @@ cdef class Tensor(BaseTensor):
 
     @property
     def data(self):
-        """This tensor's data without its autograd history (shares memory)."""
-        return self.detach()
+        """This tensor's data without its autograd history: shares memory, not the version
+        counter (in-place changes through ``.data`` are invisible to autograd, as in
+        PyTorch)."""
+        cdef Tensor t = _alias(self)
+        cdef Storage st = self._storage
+        t._storage = external_storage(st.data, st.nbytes, st)
+        return t
 
     @data.setter
     def data(self, value):
@@ -321,7 +333,8 @@ cdef class Tensor(BaseTensor):
         return self._grad
 
     def is_inference(self):
-        return False
+        """Whether this tensor was created inside ``inference_mode``."""
+        return self._inference
 
     def __repr__(self):
         from rt_tensor import _format
@@ -859,6 +872,14 @@ def function_apply(object fwd_cls, object node_cls, tuple args):
     return _connect(ctx, args, outputs)
 
 
+cdef inline void _keep_leaf(Node node, Tensor leaf):
+    # the graph keeps its leaves alive (the leaf's AccumulateGrad refers to it weakly)
+    if node._leaves is None:
+        node._leaves = [leaf]
+    else:
+        node._leaves.append(leaf)
+
+
 cdef inline bint _is_in(object x, tuple items):
     cdef object y
     for y in items:
@@ -886,6 +907,8 @@ cdef object _connect(FunctionNode ctx, tuple args, object outputs):
             t = <Tensor>a
             edges.append(_gradient_edge(t))
             meta.append((shape_tuple(t), dtype_of(t._dtype)))
+            if t._grad_fn is None:
+                _keep_leaf(ctx, t)
         else:
             edges.append(_NO_EDGE)
             meta.append(None)
@@ -1139,11 +1162,15 @@ cdef object _arith_record(int kind, object a, object b, object alpha, object out
     node.kind = kind
     node.alpha = alpha
     cdef tuple ea = _operand_edge(a)
+    if ea[0] is not None and (<Tensor>a)._grad_fn is None:
+        _keep_leaf(node, <Tensor>a)
     if kind == ARITH_NEG:
         node.next_functions = (ea,)
         node._input_meta = [_operand_meta(a) if ea[0] is not None else None]
     else:
         eb = _operand_edge(b)
+        if eb[0] is not None and (<Tensor>b)._grad_fn is None:
+            _keep_leaf(node, <Tensor>b)
         node.next_functions = (ea, eb)
         node._input_meta = [_operand_meta(a) if ea[0] is not None else None,
                             _operand_meta(b) if eb[0] is not None else None]
@@ -1275,6 +1302,23 @@ cdef object _validate(Node node, tuple grads):
     return out
 
 
+cdef object _run_tensor_hook(object hook, object grad):
+    """Call a tensor hook; a returned gradient must keep the shape and dtype (PyTorch)."""
+    r = hook(grad)
+    if r is None:
+        return grad
+    name = getattr(hook, "__name__", repr(hook))
+    if not isinstance(r, BaseTensor):
+        raise TypeError(f"expected Variable or None (got {type(r).__name__})")
+    if shape_tuple(<BaseTensor>r) != shape_tuple(<BaseTensor>grad):
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    if (<BaseTensor>r)._dtype != (<BaseTensor>grad)._dtype:
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was "
+                           f"{dtype_of((<BaseTensor>grad)._dtype).scalar_name} got "
+                           f"{dtype_of((<BaseTensor>r)._dtype).scalar_name})")
+    return r if isinstance(r, Tensor) else as_autograd_tensor(r)
+
+
 cdef inline bint _all_none(list buf):
     cdef object g
     for g in buf:
@@ -1333,8 +1377,12 @@ def run_backward(tuple roots, tuple root_grads, bint keep_graph, bint create_gra
 
     # discover the graph (iteratively: graphs can be deep)
     cdef dict children = {}
-    stack = [e[0] for e in root_edges]
-    seen = set(stack)
+    stack = []
+    seen = set()
+    for e in root_edges:
+        if e[0] not in seen:        # several roots may share one node (outputs of a split)
+            seen.add(e[0])
+            stack.append(e[0])
     order = []
     while stack:
         node = stack.pop()
@@ -1405,14 +1453,16 @@ def run_backward(tuple roots, tuple root_grads, bint keep_graph, bint create_gra
             if buf is None:
                 buf = [None] * _num_outputs(node)
             # tensor hooks, then retain_grad, then captures
+            runs = needed is None or node in needed
             if node._tensor_pre_hooks:
                 for nr_, hooks in node._tensor_pre_hooks.items():
                     if buf[nr_] is None:
                         continue
+                    # autograd.grad: hooks fire only where a gradient is used
+                    if not runs and (node, nr_) not in captures:
+                        continue
                     for h in list(hooks):
-                        r = h(buf[nr_])
-                        if r is not None:
-                            buf[nr_] = r
+                        buf[nr_] = _run_tensor_hook(h, buf[nr_])
             if node._retain_hooks:
                 for nr_, ref in node._retain_hooks.items():
                     tt = ref()

@@ -44,7 +44,16 @@ class _DecoratorContextManager:
         return type(self)()
 
 
-class no_grad(_DecoratorContextManager):
+class _NoParenDecorator(_DecoratorContextManager):
+    """Also usable as a bare decorator (``@rt.no_grad`` without parentheses), as PyTorch 2."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None or not callable(orig_func):
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParenDecorator):
     """Disable graph recording in this thread inside the block (``torch.no_grad``).
 
     >>> x = rt.ones(2, requires_grad=True)
@@ -54,7 +63,7 @@ class no_grad(_DecoratorContextManager):
     False
     """
 
-    def __init__(self):
+    def __init__(self, orig_func=None):
         self.prev = None
 
     def __enter__(self):
@@ -64,10 +73,10 @@ class no_grad(_DecoratorContextManager):
         _set_grad_enabled(self.prev)
 
 
-class enable_grad(_DecoratorContextManager):
+class enable_grad(_NoParenDecorator):
     """Enable graph recording inside the block, also within ``no_grad`` (``torch.enable_grad``)."""
 
-    def __init__(self):
+    def __init__(self, orig_func=None):
         self.prev = None
 
     def __enter__(self):
@@ -79,7 +88,8 @@ class enable_grad(_DecoratorContextManager):
 
 class set_grad_enabled(_DecoratorContextManager):
     """Set grad mode to ``mode``: at once (as a function call), and restored on exit when used
-    as a context manager or decorator (``torch.set_grad_enabled``)."""
+    as a context manager; as a decorator it changes nothing until the function runs
+    (``torch.set_grad_enabled``)."""
 
     def __init__(self, mode):
         if not isinstance(mode, bool):
@@ -88,6 +98,10 @@ class set_grad_enabled(_DecoratorContextManager):
         self.prev = _set_grad_enabled(mode)
         self.mode = mode
 
+    def __call__(self, func):
+        _set_grad_enabled(self.prev)       # decorating is not a mode change
+        return super().__call__(func)
+
     def __enter__(self):
         _set_grad_enabled(self.mode)
 
@@ -95,32 +109,37 @@ class set_grad_enabled(_DecoratorContextManager):
         _set_grad_enabled(self.prev)
 
     def clone(self):
-        # the constructor already switched the mode; a decorated call switches per call
-        _set_grad_enabled(self.prev)
         return type(self)(self.mode)
 
 
 class inference_mode(_DecoratorContextManager):
     """``no_grad`` for inference (``torch.inference_mode``): nothing is recorded inside the
-    block. ``inference_mode(False)`` changes nothing."""
+    block and tensors made there are inference tensors (``is_inference()``; they cannot
+    require grad later). ``inference_mode(False)`` turns grad mode on inside its block."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)                 # bare decorator: @inference_mode
 
     def __init__(self, mode=True):
         if not isinstance(mode, bool):
-            raise TypeError(f"inference_mode(): argument 'mode' must be bool, not "
-                            f"{type(mode).__name__}")
+            if callable(mode):
+                mode = True
+            else:
+                raise TypeError(f"inference_mode(): argument 'mode' must be bool, not "
+                                f"{type(mode).__name__}")
         self.mode = mode
         self.prev_grad = None
         self.prev_inf = None
 
     def __enter__(self):
-        if self.mode:
-            self.prev_grad = _set_grad_enabled(False)
-            self.prev_inf = _set_inference_mode(True)
+        self.prev_grad = _set_grad_enabled(not self.mode)
+        self.prev_inf = _set_inference_mode(self.mode)
 
     def __exit__(self, *exc):
-        if self.mode:
-            _set_inference_mode(self.prev_inf)
-            _set_grad_enabled(self.prev_grad)
+        _set_inference_mode(self.prev_inf)
+        _set_grad_enabled(self.prev_grad)
 
     def clone(self):
         return type(self)(self.mode)

@@ -10,7 +10,7 @@ from rt_tensor._types cimport *
 from rt_tensor._scalar cimport store_double, store_int
 from rt_tensor._dtype cimport ITEMSIZE, dtype_of, category
 from rt_tensor._memory cimport Storage, new_storage
-from rt_tensor._tensor cimport Tensor, new_tensor, contiguous_strides, shape_numel
+from rt_tensor._tensor cimport Tensor, new_tensor, contiguous_strides, shape_numel, wrap_storage
 from rt_tensor._tensor cimport resize_out as _tensor_resize_out
 from rt_tensor._parallel cimport parallel_for, GRAIN_ELEMENTWISE
 
@@ -218,16 +218,8 @@ def empty_for_strides(int dt, tuple shape, tuple strides):
             hi += (sh[i] - 1) * st[i]
     cdef index_t nelem = 0 if empty else hi + 1
     cdef Storage s = new_storage(nelem * ITEMSIZE[dt], False)
-    cdef Tensor t = Tensor.__new__(Tensor)
-    t._storage = s
-    t._dtype = dt
-    t._ndim = nd
-    t._offset = 0
-    for i in range(nd):
-        t._shape[i] = sh[i]
-        t._strides[i] = st[i]
-    t._numel = shape_numel(nd, sh)
-    return t
+    # through wrap_storage, so that it is the registered tensor class (rt_autograd's)
+    return wrap_storage(s, dt, nd, sh, st, 0)
 
 
 def resize_out(Tensor out, tuple shape):

@@ -58,11 +58,16 @@ class _WriteIntoView(Function):
         shape, strides, offset = ctx.geometry
         bshape, bstrides, boffset = ctx.base_geometry
         g_base = g_value = None
+        gb = _strided_copy(g, bshape, bstrides)
         if ctx.needs_input_grad[1]:
-            g_value = _strided_copy(g, bshape, bstrides).as_strided(shape, strides, offset - boffset)
+            g_value = gb.as_strided(shape, strides, offset - boffset)
         if ctx.needs_input_grad[0]:
-            g_base = _strided_copy(g, bshape, bstrides)
-            g_base.as_strided(shape, strides, offset - boffset).zero_()
+            # the base's old values outside the region pass through: g times a 0/1 mask
+            with no_grad():
+                mask = rtt.empty_strided(bshape, bstrides, dtype=g.dtype)
+                rtt.Tensor.fill_(mask, 1)
+                rtt.Tensor.zero_(rtt.Tensor.as_strided(mask, shape, strides, offset - boffset))
+            g_base = gb * mask
         return g_base, g_value, None, None
 
 
@@ -87,12 +92,8 @@ class _ViewOfBase(Function):
 
     @staticmethod
     def backward(ctx, g):
-        shape, strides, offset = ctx.geometry
-        bshape, bstrides, boffset = ctx.base_geometry
-        g_base = rtt.empty_strided(bshape, bstrides, dtype=g.dtype)
-        g_base.zero_()
-        g_base.as_strided(shape, strides, offset - boffset).copy_(g)
-        return g_base, None, None
+        from rt_autograd._ops.shape import as_strided_grad
+        return as_strided_grad(g, ctx.base_geometry, ctx.geometry), None, None
 
 
 def _geometry(t):
