@@ -16,10 +16,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-ORDER = ["overhead", "elementwise", "reduce", "matmul", "import", "contention"]
+ORDER = ["overhead", "elementwise", "reduce", "matmul", "import", "contention", "autograd"]
 TITLES = {"overhead": "Per-op overhead", "elementwise": "Elementwise throughput",
           "reduce": "Reductions", "matmul": "Matmul", "import": "Import time",
-          "contention": "Threads under contention"}
+          "contention": "Threads under contention",
+          "autograd": "Autograd: recording, backward, memory (rt-autograd)"}
 
 
 def machine_info():

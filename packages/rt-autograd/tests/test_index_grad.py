@@ -40,7 +40,7 @@ def _np(t):
 MASK = I([[True, False, True, False], [False, False, True, True], [True, True, False, False]])
 ROW_MASK = I([True, False, True, True])
 IDX_G = I([[0, 0, 3], [1, 3, 3], [2, 0, 1]])          # gather: repeats allowed
-IDX_S = I([[2, 0, 1, 2], [0, 2, 0, 1]])               # scatter along dim 0 of (3, 4): unique per column
+IDX_S = I([[2, 0, 1, 2], [0, 2, 0, 1]])               # along dim 0 of (3, 4): unique per column
 IDX_R = I([[0, 0, 3, 3], [1, 1, 1, 2], [2, 0, 2, 0]])  # scatter_reduce along dim 1: repeats
 
 
@@ -76,7 +76,8 @@ OPS = {
     "scatter_src": (lambda x, s: x.scatter(0, IDX_S, s), [(3, 4), (2, 4)], None),
     "scatter_src_larger": (lambda x, s: rt.scatter(x, 0, IDX_S[:, :3], s), [(3, 4), (3, 5)], None),
     "scatter_value": (lambda x: x.scatter(0, IDX_S, 1.5), [(3, 4)], None),
-    "scatter_value_kw": (lambda x: rt.scatter(x, 1, I([[0], [3], [1]]), value=-2.0), [(3, 4)], None),
+    "scatter_value_kw": (lambda x: rt.scatter(x, 1, I([[0], [3], [1]]), value=-2.0), [(3, 4)],
+                         None),
     "scatter_add": (lambda x, s: x.scatter_add(1, IDX_R, s), [(3, 4), (3, 4)], None),
     "scatter_add_larger": (lambda x, s: rt.scatter_add(x, 1, IDX_R[:2, :3], s), [(3, 4), (3, 5)],
                            None),
@@ -142,7 +143,8 @@ OPS = {
 for _red in ("sum", "prod", "mean", "amax", "amin"):
     for _inc in (True, False):
         OPS[f"scatter_reduce_{_red}_{_inc}"] = (
-            (lambda r, i: lambda x, s: x.scatter_reduce(1, IDX_R, s, r, include_self=i))(_red, _inc),
+            (lambda r, i: lambda x, s: x.scatter_reduce(1, IDX_R, s, r, include_self=i))(
+                _red, _inc),
             [(3, 4), (3, 4)], None)
 OPS["scatter_reduce_fn_larger_src"] = (
     lambda x, s: rt.scatter_reduce(x, 0, IDX_S[:, :3], s, "prod"), [(3, 4), (3, 5)], None)
@@ -213,7 +215,7 @@ def test_complex(name):
     assert gradgradcheck(fn, xs)
 
 
-# ---- hand-computed cases ---------------------------------------------------------------------------
+# ---- hand-computed cases ------------------------------------------------------------------------
 
 def test_getitem_repeated_indices_accumulate():
     x = rt.zeros(4, dtype=rt.float64, requires_grad=True)
@@ -360,12 +362,14 @@ def test_where_gradients_and_dtypes():
     assert [t.tolist() for t in rt.where(c)] == [[0, 2]]
 
 
-# ---- in-place forms --------------------------------------------------------------------------------
+# ---- in-place forms -----------------------------------------------------------------------------
 
 INPLACE = {
     "scatter_": (lambda y, s: y.scatter_(0, IDX_S, s[:2]), lambda y, s: y.scatter(0, IDX_S, s[:2])),
-    "scatter_value_": (lambda y, s: y.scatter_(0, IDX_S, 2.0), lambda y, s: y.scatter(0, IDX_S, 2.0)),
-    "scatter_add_": (lambda y, s: y.scatter_add_(1, IDX_R, s), lambda y, s: y.scatter_add(1, IDX_R, s)),
+    "scatter_value_": (lambda y, s: y.scatter_(0, IDX_S, 2.0),
+                       lambda y, s: y.scatter(0, IDX_S, 2.0)),
+    "scatter_add_": (lambda y, s: y.scatter_add_(1, IDX_R, s),
+                     lambda y, s: y.scatter_add(1, IDX_R, s)),
     "scatter_reduce_": (lambda y, s: y.scatter_reduce_(1, IDX_R, s, "amax", include_self=False),
                         lambda y, s: y.scatter_reduce(1, IDX_R, s, "amax", include_self=False)),
     "index_add_": (lambda y, s: y.index_add_(0, I([2, 2, 0]), s, alpha=3),
@@ -380,7 +384,8 @@ INPLACE = {
                      lambda y, s: rt.index_put(y, (I([1]), I([2])), s[0, 0])),
     "masked_fill_": (lambda y, s: y.masked_fill_(MASK, s[1, 1]),
                      lambda y, s: y.masked_fill(MASK, s[1, 1])),
-    "masked_scatter_": (lambda y, s: y.masked_scatter_(MASK, s), lambda y, s: y.masked_scatter(MASK, s)),
+    "masked_scatter_": (lambda y, s: y.masked_scatter_(MASK, s),
+                        lambda y, s: y.masked_scatter(MASK, s)),
     "put_": (lambda y, s: y.put_(I([0, 5]), s[0, :2]), lambda y, s: y.put(I([0, 5]), s[0, :2])),
     "put_acc_": (lambda y, s: y.put_(I([5, 5]), s[0, :2], True),
                  lambda y, s: y.put(I([5, 5]), s[0, :2], True)),

@@ -355,7 +355,8 @@ def test_identity_returns():
 def test_casts():
     x = leaf((2, 3))
     for cast, dtype in ((lambda t: t.float(), rt.float32), (lambda t: t.half(), rt.float16),
-                        (lambda t: t.bfloat16(), rt.bfloat16), (lambda t: t.to(rt.float32), rt.float32),
+                        (lambda t: t.bfloat16(), rt.bfloat16),
+                        (lambda t: t.to(rt.float32), rt.float32),
                         (lambda t: t.to("cpu", rt.float16), rt.float16),
                         (lambda t: t.to(dtype=rt.float32), rt.float32),
                         (lambda t: t.type(rt.float32), rt.float32),

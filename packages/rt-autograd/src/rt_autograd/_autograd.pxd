@@ -11,6 +11,7 @@ cdef class Tensor(BaseTensor):
     cdef bint _retains_grad
     cdef object _accumulator       # the leaf's AccumulateGrad node (it refers back weakly)
     cdef object _view_base         # the tensor this one is a (tracked) view of, or None
+    cdef long long _view_version   # the storage version when the view's history was set
     cdef list _leaf_hooks          # hooks registered on a leaf (its AccumulateGrad reads them)
     cdef bint _inference           # created inside inference_mode
 

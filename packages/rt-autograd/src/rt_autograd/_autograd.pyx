@@ -194,7 +194,7 @@ cdef class Tensor(BaseTensor):
     @property
     def grad_fn(self):
         """The Node that produced this tensor, or None for a leaf."""
-        return self._grad_fn
+        return _fresh_grad_fn(self)
 
     @property
     def output_nr(self):
@@ -294,7 +294,7 @@ cdef class Tensor(BaseTensor):
         """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self._grad_fn is None or self._retains_grad:
+        if _fresh_grad_fn(self) is None or self._retains_grad:
             return
         if self._grad_fn._retain_hooks is None:
             self._grad_fn._retain_hooks = {}
@@ -308,7 +308,7 @@ cdef class Tensor(BaseTensor):
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         cdef Node node
         cdef list hooks
-        if self._grad_fn is not None:
+        if _fresh_grad_fn(self) is not None:
             node = self._grad_fn
             if node._tensor_pre_hooks is None:
                 node._tensor_pre_hooks = {}
@@ -488,7 +488,13 @@ cdef class Tensor(BaseTensor):
     def __getitem__(self, index):
         if needs_grad1(self):
             return _op("__getitem__")(self, index)
-        return BaseTensor.__getitem__(self, index)
+        out = BaseTensor.__getitem__(self, index)
+        # views are tracked without a graph too: a later in-place write of a value that
+        # requires grad (z[:2].copy_(w), z[1][0:2] = w) must reach the base
+        if isinstance(out, Tensor) and (<BaseTensor>out)._storage is self._storage:
+            (<Tensor>out)._view_base = self._view_base if self._view_base is not None else self
+            (<Tensor>out)._view_version = self._storage.version
+        return out
 
     def __setitem__(self, index, value):
         _op("__setitem__")(self, index, value)
@@ -749,7 +755,34 @@ cdef Node _grad_accumulator(Tensor t):
     return node
 
 
+cdef inline Node _fresh_grad_fn(Tensor t):
+    """``t``'s grad_fn, rebuilt first when ``t`` is a view whose storage was written since
+    its history was set (through its base or another view): it is then that region of its
+    base's current history (PyTorch regenerates a view's grad_fn the same way)."""
+    if t._view_base is not None and t._storage.version != t._view_version:
+        _regenerate_view(t)
+    return t._grad_fn
+
+
+cdef _regenerate_view(Tensor t):
+    cdef Tensor base = <Tensor>t._view_base
+    t._view_version = t._storage.version
+    if not base._requires_grad or not _differentiable_code(t._dtype):
+        return
+    from rt_autograd._ops._util import regenerate_view
+    global rt_grad_mode_disabled
+    cdef int prev = rt_grad_mode_disabled
+    rt_grad_mode_disabled = 0
+    try:
+        regenerate_view(t)
+    finally:
+        rt_grad_mode_disabled = prev
+    t._view_version = t._storage.version
+
+
 cdef tuple _gradient_edge(Tensor t):
+    if t._view_base is not None and t._storage.version != t._view_version:
+        _regenerate_view(t)
     if t._grad_fn is not None:
         return (t._grad_fn, t._output_nr)
     if t._requires_grad:
@@ -973,6 +1006,7 @@ cdef _track_view(Tensor out, tuple args):
         if isinstance(a, Tensor) and (<Tensor>a)._storage is (<BaseTensor>out)._storage:
             base = <Tensor>a
             out._view_base = base._view_base if base._view_base is not None else base
+            out._view_version = out._storage.version
             return
 
 
@@ -1016,6 +1050,7 @@ def set_history(Tensor t, Node node, int output_nr):
     t._grad_fn = node
     t._output_nr = output_nr
     t._requires_grad = node is not None or t._requires_grad
+    t._view_version = t._storage.version
 
 
 def view_base(Tensor t):
@@ -1368,7 +1403,7 @@ def run_backward(tuple roots, tuple root_grads, bint keep_graph, bint create_gra
     if inputs is not None:
         for i in range(len(inputs)):
             t = <Tensor>inputs[i]
-            if t._grad_fn is not None:
+            if _fresh_grad_fn(t) is not None:
                 input_edges.append((t._grad_fn, t._output_nr))
             elif t._requires_grad:
                 input_edges.append((_grad_accumulator(t), 0))

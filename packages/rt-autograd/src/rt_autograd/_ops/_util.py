@@ -149,6 +149,21 @@ def rebase_view(view):
     set_history(view, new_view.grad_fn, 0)
 
 
+def regenerate_view(view):
+    """Give ``view`` the history of its region of its base's current history (called by the
+    core when the storage was written since the view's history was set)."""
+    base = view_base(view)
+    if view.dtype != base.dtype:
+        from rt_autograd._ops._registry import FUNCTIONS
+        is_imag = (view.storage_offset() - 2 * base.storage_offset()) % 2 == 1
+        if tuple(view.shape) == tuple(base.shape):
+            new_view = FUNCTIONS["imag" if is_imag else "real"](base)
+            set_history(view, new_view.grad_fn, new_view.output_nr)
+        return
+    new_view = _ViewOfBase.apply(base, _geometry(view), _geometry(base))
+    set_history(view, new_view.grad_fn, 0)
+
+
 def _rebase_complex_part(view, base, result):
     """After an in-place op on ``base.real`` or ``base.imag`` (a view with another dtype, so
     strides are in other units): base = complex(result, base.imag) or

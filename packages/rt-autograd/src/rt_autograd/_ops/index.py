@@ -342,7 +342,7 @@ def scatter_reduce_backward(grad, self, dim, index, src, reduce, include_self, r
         grad_src = where(src_single_zero, gather(grad * masked_src_result, dim, index),
                          gather(grad * result, dim, index) / masked_fill(src, src_zero, 1))
     elif reduce == "mean":
-        n = rtt.ones(grad.shape, dtype=grad.dtype) if include_self else _zeros(grad.shape, grad.dtype)
+        n = (rtt.ones if include_self else rtt.zeros)(tuple(grad.shape), dtype=grad.dtype)
         n = _T.scatter_add(n, dim, index, rtt.ones(tuple(src.shape), dtype=grad.dtype))
         _T.masked_fill_(n, n == 0, 1)
         grad_self = grad / n
@@ -481,7 +481,9 @@ class IndexCopy(Function):
     @staticmethod
     def backward(ctx, g):
         ga = index_fill(g, ctx.dim, _long(ctx.index), 0) if ctx.needs_input_grad[0] else None
-        gs = _select_to(g, ctx.dim, ctx.index, ctx.source_shape) if ctx.needs_input_grad[3] else None
+        gs = None
+        if ctx.needs_input_grad[3]:
+            gs = _select_to(g, ctx.dim, ctx.index, ctx.source_shape)
         return ga, None, None, gs
 
 
@@ -569,7 +571,7 @@ def index_put_(input, indices, values, accumulate=False):
     return inplace(input, index_put, (indices, values, accumulate), None, rtt.index_put_)
 
 
-# ---- masked ops ------------------------------------------------------------------------------------
+# ---- masked ops ---------------------------------------------------------------------------------
 
 class MaskedFill(Function):
     node_name = "MaskedFillBackward0"
@@ -656,7 +658,7 @@ def masked_scatter_(self, mask, source):
     return inplace(self, masked_scatter, (mask, source), None, _T.masked_scatter_)
 
 
-# ---- where ------------------------------------------------------------------------------------------
+# ---- where -------------------------------------------------------------------------------------
 
 class Where(Function):
     node_name = "WhereBackward0"
@@ -727,7 +729,8 @@ class Put(Function):
     def backward(ctx, g):
         ga = gs = None
         if ctx.needs_input_grad[0]:
-            ga = g if ctx.accumulate else put(g, ctx.index, _zeros(ctx.source_shape, g.dtype), False)
+            ga = g if ctx.accumulate else put(g, ctx.index, _zeros(ctx.source_shape, g.dtype),
+                                              False)
         if ctx.needs_input_grad[2]:
             gs = take(g, ctx.index).reshape(ctx.source_shape)
         return ga, None, gs, None

@@ -6,7 +6,7 @@ its slice of the gradient (narrow/select views of it, reshaped to the input's sh
 engine casts each slice back to its input's dtype. The tensors are passed to the Function as
 separate arguments so that each gets its own edge in the graph.
 """
-from rt_autograd._ops._registry import register
+from rt_autograd._ops._registry import FUNCTIONS, register
 from rt_autograd._ops._util import Function, check_out, needs_grad, rtt
 
 _T = rtt.Tensor
@@ -204,3 +204,38 @@ def block_diag(*tensors):
             else tensors
         return _BlockDiag.apply(*ts)
     return rtt.block_diag(*tensors)
+
+
+# ---- grids -----------------------------------------------------------------------------------
+
+@register("meshgrid", method=False)
+def meshgrid(*tensors, indexing=None):
+    """``torch.meshgrid``: expanded views, differentiable (composite of reshape/expand)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if not needs_grad(*tensors):
+        return rtt.meshgrid(*tensors, indexing=indexing)
+    # rt_tensor validates the arguments (and warns for a missing indexing, as PyTorch)
+    shapes = [tuple(o.shape) for o in rtt.meshgrid(*[t.detach() for t in tensors],
+                                                    indexing=indexing)]
+    n = len(tensors)
+    xy = indexing == "xy" and n >= 2
+    outs = []
+    for i, t in enumerate(tensors):
+        pos = (1 - i if i < 2 else i) if xy else i
+        view = [1] * n
+        view[pos] = -1
+        outs.append(t.reshape(view).expand(shapes[i]))
+    return tuple(outs)
+
+
+@register("cartesian_prod", method=False)
+def cartesian_prod(*tensors):
+    """``torch.cartesian_prod``: differentiable (meshgrid, flatten, stack)."""
+    if not needs_grad(*tensors):
+        return rtt.cartesian_prod(*tensors)
+    rtt.cartesian_prod(*[t.detach() for t in tensors])     # argument checks
+    if len(tensors) == 1:
+        return tensors[0].clone()
+    grids = meshgrid(*tensors, indexing="ij")
+    return FUNCTIONS["stack"]([g.reshape(-1) for g in grids], 1)

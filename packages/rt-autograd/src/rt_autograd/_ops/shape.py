@@ -211,7 +211,8 @@ class _UnsafeReshape(Reshape):
 
 
 def _is_dtype_arg(shape):
-    return len(shape) == 1 and (isinstance(shape[0], rtt.dtype) or shape[0] in (float, int, bool))
+    return len(shape) == 1 and (isinstance(shape[0], rtt.dtype) or
+                                (isinstance(shape[0], type) and shape[0] in (float, int, bool)))
 
 
 @register("view", function=False)
@@ -455,9 +456,10 @@ class _ConjFallback(Function):
 
 
 def _prop_T(self):
+    dims = tuple(range(self.dim() - 1, -1, -1))
     if needs_grad(self):
-        return Permute.apply(self, tuple(range(self.dim() - 1, -1, -1)))
-    return _T.T.__get__(self)
+        return Permute.apply(self, dims)
+    return _T.permute(self, dims)
 
 
 def _prop_mT(self):
@@ -538,7 +540,8 @@ def unfold_backward(g, shape, d, size, step):
     nwin = g.shape[d]
     gm = g.movedim(-1, d + 1)
     gm = gm.reshape(shape[:d] + (nwin * size,) + shape[d + 1:])
-    idx = (rtt.arange(nwin, dtype=rtt.int64) * step).unsqueeze(1) + rtt.arange(size, dtype=rtt.int64)
+    starts = (rtt.arange(nwin, dtype=rtt.int64) * step).unsqueeze(1)
+    idx = starts + rtt.arange(size, dtype=rtt.int64)
     return FUNCTIONS["index_add"](rtt.zeros(shape, dtype=g.dtype), d, idx.reshape(-1), gm)
 
 
@@ -549,7 +552,7 @@ def unfold(self, dimension, size, step):
     return _T.unfold(self, dimension, size, step)
 
 
-# ---- broadcasting views ---------------------------------------------------------------------------
+# ---- broadcasting views ------------------------------------------------------------------------
 
 class Expand(Function):
     node_name = "ExpandBackward0"
@@ -784,7 +787,9 @@ class Clone(Function):
 def clone(input, *, memory_format=None):
     if needs_grad(input):
         return Clone.apply(input, memory_format)
-    return _T.clone(input) if memory_format is None else _T.clone(input, memory_format=memory_format)
+    if memory_format is None:
+        return _T.clone(input)
+    return _T.clone(input, memory_format=memory_format)
 
 
 @register("contiguous", function=False)
@@ -942,8 +947,8 @@ def _repeat_sizes(sizes):
 def repeat(self, *sizes):
     if needs_grad(self):
         reps = _repeat_sizes(sizes)
-        return _Repeat.apply(self, _T.repeat, tuple(sizes), lambda g, s, d: repeat_backward(g, s, d),
-                             reps)
+        return _Repeat.apply(self, _T.repeat, tuple(sizes),
+                             lambda g, s, d: repeat_backward(g, s, d), reps)
     return _T.repeat(self, *sizes)
 
 
@@ -995,8 +1000,9 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if repeats is not None and needs_grad(input):
         cls = _IndexSelectLike if isinstance(repeats, rtt.Tensor) and repeats.numel() != 1 \
             else _RepeatInterleave
-        return cls.apply(input, lambda a, r, d: rtt.repeat_interleave(a, r, d, output_size=output_size),
-                         (repeats, dim), _repeat_interleave_adj, (repeats, dim))
+        def fwd(a, r, d):
+            return rtt.repeat_interleave(a, r, d, output_size=output_size)
+        return cls.apply(input, fwd, (repeats, dim), _repeat_interleave_adj, (repeats, dim))
     return rtt.repeat_interleave(input, repeats, dim, output_size=output_size)
 
 
