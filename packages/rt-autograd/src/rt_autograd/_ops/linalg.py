@@ -6,91 +6,35 @@ of a product is the product of the output gradient with the conjugate (transpose
 other operands (PyTorch's convention for complex gradients). Gradients come back in the
 broadcast shape; the engine sums them down to each input's shape. Backward formulas are
 written in differentiable ops only (these functions themselves, ``reshape``, ``transpose``,
-``expand``, ``*`` by scalars, and the private ``_conj``/``_permute``/``_mul`` below, which
-record whatever other modules register), so ``create_graph=True`` works, complex included.
+``expand``, ``*`` by scalars, and ``conj``/``permute``/``mul`` from the registry), so
+``create_graph=True`` works, complex included.
 
 Composite ops (outer, inner, tensordot, kron) are written, as in PyTorch, in terms of the
 primitives and need no backward of their own. einsum has one: the gradient of each operand
 is itself an einsum (see ``Einsum``).
 """
-from rt_autograd._ops._registry import register
+from rt_autograd._ops._registry import FUNCTIONS, register
 from rt_autograd._ops._util import Function, check_out, inplace, needs_grad, rtt
 
 _T = rtt.Tensor
 
 
-# ---- private differentiable helpers --------------------------------------------------------
-
-class _Conj(Function):
-    node_name = "ConjBackward0"
-
-    @staticmethod
-    def forward(ctx, a):
-        return _T.conj(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _conj(g)
-
+# ---- differentiable primitives used by the formulas (registered by their own modules) -------
 
 def _conj(t):
-    """conj(t), recorded when needed; real tensors are returned as they are."""
-    if not t.dtype.is_complex:
-        return t
-    if needs_grad(t):
-        return _Conj.apply(t)
-    return _T.conj(t)
-
-
-class _Permute(Function):
-    node_name = "PermuteBackward0"
-
-    @staticmethod
-    def forward(ctx, a, dims):
-        ctx.dims = dims
-        return _T.permute(a, *dims)
-
-    @staticmethod
-    def backward(ctx, g):
-        inv = [0] * len(ctx.dims)
-        for i, d in enumerate(ctx.dims):
-            inv[d] = i
-        return _permute(g, inv), None
+    """conj(t) (recorded); real tensors are returned as they are."""
+    return FUNCTIONS["conj"](t) if t.dtype.is_complex else t
 
 
 def _permute(t, dims):
     dims = [d % t.dim() if t.dim() else d for d in dims]
     if dims == list(range(t.dim())):
         return t
-    if needs_grad(t):
-        return _Permute.apply(t, tuple(dims))
-    return _T.permute(t, *dims)
-
-
-class _Mul(Function):
-    """``a * b`` with broadcasting and type promotion (the composites outer, kron and a 0-d
-    inner are products, as in PyTorch). Its backward conjugates through ``_conj``, which
-    records, so complex double backward works whatever ``Tensor.conj`` does."""
-    node_name = "MulBackward0"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
-                              b if ctx.needs_input_grad[0] else None)
-        return rtt.mul(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        ga = _mul(g, _conj(b)) if ctx.needs_input_grad[0] else None
-        gb = _mul(g, _conj(a)) if ctx.needs_input_grad[1] else None
-        return ga, gb
+    return FUNCTIONS["permute"](t, tuple(dims))
 
 
 def _mul(a, b):
-    if needs_grad(a, b):
-        return _Mul.apply(a, b)
-    return rtt.mul(a, b)
+    return FUNCTIONS["mul"](a, b)
 
 
 def _mH(t):

@@ -96,155 +96,36 @@ def _const(value, dtype):
     return rtt.full((), value, dtype=dtype)
 
 
-# ---- private differentiable primitives ------------------------------------------------------
-
-class _Where(Function):
-    node_name = "WhereBackward0"
-
-    @staticmethod
-    def forward(ctx, cond, a, b):
-        ctx.cond = cond
-        return rtt.where(cond, a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        ga = _where(ctx.cond, g, 0.0) if ctx.needs_input_grad[1] else None
-        gb = _where(ctx.cond, 0.0, g) if ctx.needs_input_grad[2] else None
-        return None, ga, gb
-
+# ---- differentiable primitives used by the formulas (registered by their own modules) -------
 
 def _where(cond, a, b):
     """where(cond, a, b); a and b are tensors or Python numbers."""
-    if needs_grad(a, b):
-        return _Where.apply(cond, a, b)
-    return rtt.where(cond, a, b)
-
-
-class _Flip(Function):
-    node_name = "FlipBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dims):
-        ctx.dims = dims
-        return rtt.flip(x, dims)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _flip(g, ctx.dims), None
+    return FUNCTIONS["where"](cond, a, b)
 
 
 def _flip(x, dims):
-    if needs_grad(x):
-        return _Flip.apply(x, dims)
-    return rtt.flip(x, dims)
-
-
-class _Cat(Function):
-    node_name = "CatBackward0"
-
-    @staticmethod
-    def forward(ctx, dim, *tensors):
-        ctx.dim = dim
-        ctx.sizes = [t.shape[dim] for t in tensors]
-        return rtt.cat(tensors, dim)
-
-    @staticmethod
-    def backward(ctx, g):
-        out = [None]
-        start = 0
-        for i, n in enumerate(ctx.sizes):
-            out.append(_slice(g, ctx.dim, start, start + n) if ctx.needs_input_grad[i + 1]
-                       else None)
-            start += n
-        return tuple(out)
+    return FUNCTIONS["flip"](x, dims)
 
 
 def _cat(tensors, dim):
-    if needs_grad(*tensors):
-        return _Cat.apply(dim, *tensors)
-    return rtt.cat(tensors, dim)
-
-
-class _Gather(Function):
-    node_name = "GatherBackward0"
-
-    @staticmethod
-    def forward(ctx, x, dim, index):
-        ctx.dim = dim
-        ctx.index = index
-        ctx.shape = tuple(x.shape)
-        return rtt.gather(x, dim, index)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _scatter_add(g, ctx.dim, ctx.index, ctx.shape), None, None
+    return FUNCTIONS["cat"](list(tensors), dim)
 
 
 def _gather(x, dim, index):
-    if needs_grad(x):
-        return _Gather.apply(x, dim, index)
-    return rtt.gather(x, dim, index)
-
-
-class _ScatterAdd(Function):
-    """zeros(shape).scatter_add(dim, index, src)."""
-    node_name = "ScatterAddBackward0"
-
-    @staticmethod
-    def forward(ctx, src, dim, index, shape):
-        ctx.dim = dim
-        ctx.index = index
-        return rtt.scatter_add(rtt.zeros(shape, dtype=src.dtype), dim, index, src)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _gather(g, ctx.dim, ctx.index), None, None, None
+    return FUNCTIONS["gather"](x, dim, index)
 
 
 def _scatter_add(src, dim, index, shape):
-    if needs_grad(src):
-        return _ScatterAdd.apply(src, dim, index, shape)
-    return rtt.scatter_add(rtt.zeros(shape, dtype=src.dtype), dim, index, src)
-
-
-class _Conj(Function):
-    node_name = "ConjBackward0"
-
-    @staticmethod
-    def forward(ctx, x):
-        return rtt.conj(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _conj(g)
+    """zeros(shape).scatter_add(dim, index, src)."""
+    return FUNCTIONS["scatter_add"](rtt.zeros(shape, dtype=src.dtype), dim, index, src)
 
 
 def _conj(t):
-    if not t.dtype.is_complex:
-        return t
-    if needs_grad(t):
-        return _Conj.apply(t)
-    return rtt.conj(t)
-
-
-class _Abs(Function):
-    node_name = "AbsBackward0"
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return rtt.abs(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g * _sgn(x)
+    return FUNCTIONS["conj"](t) if t.dtype.is_complex else t
 
 
 def _abs(x):
-    if needs_grad(x):
-        return _Abs.apply(x)
-    return rtt.abs(x)
+    return FUNCTIONS["abs"](x)
 
 
 def _sgn(x):

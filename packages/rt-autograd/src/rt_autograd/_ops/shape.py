@@ -437,22 +437,7 @@ def movedim(input, source, destination):
 
 
 def _conj(x):
-    fn = FUNCTIONS.get("conj")
-    if fn is not None:
-        return fn(x)
-    return _ConjFallback.apply(x)
-
-
-class _ConjFallback(Function):
-    node_name = "ConjBackward0"
-
-    @staticmethod
-    def forward(ctx, a):
-        return rtt.conj(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _conj(g)
+    return FUNCTIONS["conj"](x)
 
 
 def _prop_T(self):
