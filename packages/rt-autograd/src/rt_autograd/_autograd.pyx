@@ -527,6 +527,24 @@ def _rebuild(fn, args, requires_grad):
     return t
 
 
+def _make_subclass(cls, BaseTensor data, bint requires_grad=False):
+    """A new instance of ``cls`` (a Python subclass of Tensor, e.g. rt_nn.Parameter) that
+    shares ``data``'s storage, dtype and geometry: PyTorch's ``Tensor._make_subclass``."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"_make_subclass: expected a subclass of Tensor, got {cls!r}")
+    cdef Tensor t = <Tensor>Tensor.__new__(cls)     # not cls.__new__: that may be this caller
+    t._storage = data._storage
+    t._dtype = data._dtype
+    t._ndim = data._ndim
+    t._offset = data._offset
+    t._numel = data._numel
+    memcpy(t._shape, data._shape, sizeof(data._shape[0]) * data._ndim)
+    memcpy(t._strides, data._strides, sizeof(data._strides[0]) * data._ndim)
+    if requires_grad:
+        t._set_requires_grad(True)
+    return t
+
+
 cpdef Tensor as_autograd_tensor(object t):
     """``t`` as an rt_autograd Tensor: itself when it is one, else an alias of its data."""
     if isinstance(t, Tensor):

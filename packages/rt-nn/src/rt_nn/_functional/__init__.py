@@ -1,0 +1,1 @@
+"""Families of functional ops (see rt_nn/functional.py)."""

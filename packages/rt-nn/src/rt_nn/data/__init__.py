@@ -1,0 +1,2 @@
+"""``torch.utils.data`` for rt (being written)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""``torch.nn.init``: parameter initialisation (being written)."""
+__all__ = []

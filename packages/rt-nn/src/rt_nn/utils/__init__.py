@@ -1,0 +1,2 @@
+"""``torch.nn.utils`` (being written)."""
+__all__ = []
