@@ -743,6 +743,25 @@ cdef class AccumulateGrad(Node):
         return ()
 
 
+cdef extern from "Python.h":
+    Py_ssize_t Py_REFCNT(object o)
+
+cdef _accumulate_node(AccumulateGrad node, object g):
+    var = node._variable_ref()
+    if g is None or var is None:
+        return
+    cdef Tensor t = <Tensor>var
+    cdef BaseTensor bg = <BaseTensor>g
+    # PyTorch's AccumulateGrad takes over a first gradient that nothing else refers to (the
+    # engine's local is the one reference; its storage is not shared), instead of copying it
+    if (t._grad is None and not is_grad_enabled() and Py_REFCNT(g) == 1
+            and type(g) is Tensor and Py_REFCNT(bg._storage) == 1 and bg.is_contig()
+            and bg._offset == 0):
+        t._grad = g
+        return
+    _accumulate_into(t, g)
+
+
 cdef _accumulate_into(Tensor var, object g):
     """PyTorch's AccumulateGrad: the first gradient is stored (detached and copied unless the
     graph of the gradient is being built), later ones are added (in place unless
@@ -1541,7 +1560,12 @@ def run_backward(tuple roots, tuple root_grads, bint keep_graph, bint create_gra
             if isinstance(node, AccumulateGrad):
                 if not accumulate_grad:
                     continue
-                node.apply(*buf)
+                grads = None                # drop the engine's other references, so that
+                g = buf[0]                  # an unshared gradient can be stolen
+                buf[0] = None
+                _accumulate_node(<AccumulateGrad>node, g)
+                g = None
+                buf[0] = None
                 if node._post_hooks:
                     for h in list(node._post_hooks):
                         h((), tuple(buf))
