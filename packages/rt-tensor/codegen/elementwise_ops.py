@@ -56,9 +56,9 @@ BINARY = [
     ("bitwise_right_shift", "OP_RSHIFT", {"u": "_rshift_T(a, b)", "i": "_rshift_T(a, b)"}, "same"),
     # ops without an operator: opcodes numbered after the operator ones
     ("maximum", "OP_MAXIMUM", {"b": "a | b", "u": "(a if a > b else b)", "i": "(a if a > b else b)",
-                               "float": "(a if (a > b or a != a) else b)"}, "same"),
+                               "float": "(a if ((a > b) | (a != a)) else b)"}, "same"),
     ("minimum", "OP_MINIMUM", {"b": "a & b", "u": "(a if a < b else b)", "i": "(a if a < b else b)",
-                               "float": "(a if (a < b or a != a) else b)"}, "same"),
+                               "float": "(a if ((a < b) | (a != a)) else b)"}, "same"),
     ("fmax", "OP_FMAX", {"b": "a | b", "u": "(a if a > b else b)", "i": "(a if a > b else b)",
                          "h": "fmaxf(a, b)", "f32": "fmaxf(a, b)", "f64": "fmax(a, b)"}, "same"),
     ("fmin", "OP_FMIN", {"b": "a & b", "u": "(a if a < b else b)", "i": "(a if a < b else b)",

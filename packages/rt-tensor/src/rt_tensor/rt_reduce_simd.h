@@ -200,6 +200,16 @@ RT_MULTIVERSION_MEM double rt_row_sum_f32(const float *x, int64_t n) {
         for (int k = 0; k < RT_SUM_LANES; k++) block += lanes[k];
         total += block;
     }
+    if (n - i >= RT_SUM_LANES) {
+        /* the rest of the row in lanes too (a row shorter than a block used to be summed
+         * one element at a time through one double dependency chain: 20x slower) */
+        float lanes[RT_SUM_LANES] = {0};
+        for (; i + RT_SUM_LANES <= n; i += RT_SUM_LANES)
+            for (int k = 0; k < RT_SUM_LANES; k++) lanes[k] += x[i + k];
+        double block = 0.0;
+        for (int k = 0; k < RT_SUM_LANES; k++) block += lanes[k];
+        total += block;
+    }
     for (; i < n; i++) total += x[i];
     return total;
 }
