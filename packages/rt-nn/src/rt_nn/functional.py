@@ -3,7 +3,10 @@ in ``rt_nn/_functional/<family>.py``; each family has an ``__all__``, and adding
 one line in ``_FAMILIES``."""
 import importlib
 
-_FAMILIES = []
+_FAMILIES = ["attention", "linear", "softmax", "distance", "loss"]
+_FAMILIES += ["pooling", "dropout", "sparse", "vision"]
+_FAMILIES += ["conv"]
+_FAMILIES += ["activation", "normalization"]
 
 __all__ = []
 for _name in _FAMILIES:
