@@ -215,6 +215,8 @@ def test_adaptive_none_and_1d():
     np.testing.assert_array_equal(v.numpy(), rv[:, :, 0])
     np.testing.assert_array_equal(i.numpy(), ri[:, :, 0])
     assert F.adaptive_avg_pool2d(rt.zeros(2, 3, 4, 4), 0).shape == (2, 3, 0, 0)
+    # (1, 1) is a mean in PyTorch: an empty plane gives NaN, not an error
+    assert np.isnan(F.adaptive_avg_pool2d(rt.zeros(2, 3, 0, 4), 1).numpy()).all()
 
 
 # ---- gradients -----------------------------------------------------------------------------------
@@ -227,6 +229,7 @@ GRAD_CASES = [
     ("avg_pool2d div", lambda t: F.avg_pool2d(t, 2, 1, 1, divisor_override=3), (2, 4, 4)),
     ("avg_pool1d", lambda t: F.avg_pool1d(t, 3, 2, 1), (2, 2, 7)),
     ("adaptive_avg_pool2d", lambda t: F.adaptive_avg_pool2d(t, (3, 4)), (1, 2, 5, 7)),
+    ("global_avg_pool2d", lambda t: F.adaptive_avg_pool2d(t, 1), (2, 3, 4, 5)),
     ("adaptive_avg_pool1d", lambda t: F.adaptive_avg_pool1d(t, 3), (2, 2, 7)),
     ("adaptive_max_pool2d", lambda t: F.adaptive_max_pool2d(t, (2, 3)), (1, 2, 5, 7)),
     ("adaptive_max_pool1d", lambda t: F.adaptive_max_pool1d(t, 3), (2, 2, 7)),
@@ -328,7 +331,8 @@ def test_module_constructor_errors(ctor, match):
     (lambda: F.max_pool2d(rt.zeros(3, 7), 2), RuntimeError,
      "non-empty 3D or 4D \\(batch mode\\) tensor expected for input"),
     (lambda: F.max_pool2d(rt.zeros(2, 3, 5, 5), 6), RuntimeError,
-     "Given input size: \\(3x5x5\\). Calculated output size: \\(3x0x0\\). Output size is too small"),
+     "Given input size: \\(3x5x5\\). Calculated output size: \\(3x0x0\\). Output size is too "
+     "small"),
     (lambda: F.max_pool2d(rt.zeros(2, 3, 5, 5), 2, 1, 2), RuntimeError,
      "pad should be at most half of effective kernel size"),
     (lambda: F.max_pool2d(rt.zeros(2, 3, 5, 5), 0, 1), RuntimeError,
@@ -385,3 +389,6 @@ def test_kernel_validation():
     # windows that start past the input (nonsense sizes) stay in bounds
     v, i = k.max_pool2d(x, 2, 2, 2, 2, 0, 0, 1, 1, 5, 5)
     assert v.shape == (1, 1, 5, 5)
+    # a huge padding is stepped over arithmetically (no loop of 10**12 steps)
+    v, i = k.max_pool2d(x, 2, 2, 1, 1, 10**12, 10**12, 1, 1, 2, 2)
+    assert np.isneginf(v.numpy()).all()

@@ -16,7 +16,7 @@ def _rng(seed=0):
     return np.random.default_rng(seed)
 
 
-# ---- numpy references ----------------------------------------------------------------------------
+# ---- numpy references ------------------------------------------------------------------------
 
 def ref_nearest_index(n_in, n_out, scale=None, exact=False):
     s = np.float32(1.0 / scale) if scale else np.float32(n_in) / np.float32(n_out)
@@ -54,7 +54,7 @@ def ref_bilinear(x, oh, ow, align_corners, scales=(None, None)):
     return a0 * (b0 * r0[..., w0] + b1 * r0[..., w1]) + a1 * (b0 * r1[..., w0] + b1 * r1[..., w1])
 
 
-# ---- forward ---------------------------------------------------------------------------------------
+# ---- forward ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("in_hw,kw", [
     ((4, 5), {"size": (8, 10)}), ((4, 5), {"size": (7, 3)}), ((5, 5), {"scale_factor": 2}),
@@ -130,7 +130,7 @@ def test_uint8_and_half():
         F.interpolate(rt.tensor([[[[1, 2]]]]), scale_factor=2)
 
 
-# ---- gradients -------------------------------------------------------------------------------------
+# ---- gradients -------------------------------------------------------------------------------
 
 GRAD_CASES = [
     ("nearest", dict(size=(5, 7), mode="nearest"), (1, 2, 3, 4)),
@@ -160,7 +160,7 @@ def test_grad_fn_names():
         "UpsampleBilinear2DBackward0"
 
 
-# ---- pixel shuffle ---------------------------------------------------------------------------------
+# ---- pixel shuffle ---------------------------------------------------------------------------
 
 def ref_pixel_shuffle(x, r):
     *lead, c, h, w = x.shape
@@ -182,7 +182,7 @@ def test_pixel_shuffle_roundtrip(shape, r):
     assert gradcheck(lambda t: F.pixel_unshuffle(t, r), (rt.tensor(y.numpy(), requires_grad=True),))
 
 
-# ---- modules -----------------------------------------------------------------------------------------
+# ---- modules ---------------------------------------------------------------------------------
 
 MODULES = [
     (lambda: nn.Upsample(scale_factor=2), (2, 3, 4, 5), (2, 3, 8, 10),

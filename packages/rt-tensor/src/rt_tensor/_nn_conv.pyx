@@ -32,7 +32,8 @@ from libc.stdint cimport int64_t
 from rt_tensor._types cimport *
 from rt_tensor._dtype cimport dtype_of, ITEMSIZE
 from rt_tensor._tensor cimport Tensor, new_tensor, copy_into
-from rt_tensor._parallel cimport parallel_for, num_threads
+from rt_tensor._parallel cimport parallel_for
+from rt_tensor._parallel import get_num_threads as _get_num_threads
 
 cdef extern from "rt_blas.h" nogil:
     enum:
@@ -169,6 +170,15 @@ cdef inline index_t _end_valid(index_t off, index_t s, index_t size, index_t n) 
     return r if r < n else n
 
 
+cdef inline void _copy(real* dst, const real* src, index_t n) noexcept nogil:
+    cdef index_t i
+    if n >= 32:
+        memcpy(dst, src, n * sizeof(real))
+    else:
+        for i in range(n):
+            dst[i] = src[i]
+
+
 cdef void _im2col_rows(const real* x, real* col, const Geo* g, index_t C, index_t l0,
                        index_t l1) noexcept nogil:
     """_im2col when s1 == s2 == 1 and OW == I2: the valid lines of one output plane read
@@ -250,8 +260,64 @@ cdef void _im2col(const real* x, real* col, const Geo* g, index_t C, index_t l0,
                   index_t l1) noexcept nogil:
     if g.st[1] == 1 and g.st[2] == 1 and g.osz[2] == g.isz[2]:
         _im2col_rows(x, col, g, C, l0, l1)
+    elif g.st[2] > 1 and g.isz[2] + 2 * g.pd[2] + g.st[2] <= PHASE_MAX:
+        _im2col_strided(x, col, g, C, l0, l1)
     else:
         _im2col_any(x, col, g, C, l0, l1)
+
+
+cdef enum:
+    PHASE_MAX = 2048      # padded row length that _im2col_strided keeps on the stack
+
+
+cdef void _im2col_strided(const real* x, real* col, const Geo* g, index_t C, index_t l0,
+                          index_t l1) noexcept nogil:
+    """_im2col for a stride s2 > 1 along the rows: each source row, zero-padded, is split
+    once into its s2 phases (ph[q][k] = row[s2 * k + q]); the segment of tap kw is then the
+    contiguous ph[(kw d2) % s2][(kw d2) // s2 ...], for every kw."""
+    cdef index_t OW = g.osz[2], O1 = g.osz[1], width = (l1 - l0) * OW
+    cdef index_t I0 = g.isz[0], I1 = g.isz[1], I2 = g.isz[2], IL = g.IL
+    cdef index_t K0 = g.ksz[0], K1 = g.ksz[1], K2 = g.ksz[2]
+    cdef index_t s0 = g.st[0], s1 = g.st[1], s2 = g.st[2]
+    cdef index_t p0 = g.pd[0], p1 = g.pd[1], p2 = g.pd[2]
+    cdef index_t d0 = g.dl[0], d1 = g.dl[1], d2 = g.dl[2]
+    cdef index_t c, kd, kh, kw, l, od, oh, i0, i1, ow, q, k, plen, Wp, t, od0, oh0
+    cdef real row[PHASE_MAX]
+    cdef real ph[PHASE_MAX]
+    cdef real* seg
+    cdef real* rowk
+    cdef const real* src
+    Wp = I2 + 2 * p2
+    plen = (Wp + s2 - 1) // s2                     # length of each phase
+    memset(row, 0, (plen * s2) * sizeof(real))
+    od0 = l0 // O1
+    oh0 = l0 - od0 * O1
+    for c in range(C):
+        for kd in range(K0):
+            for kh in range(K1):
+                rowk = col + ((c * K0 + kd) * K1 + kh) * K2 * width
+                od = od0
+                oh = oh0
+                for l in range(l0, l1):
+                    i0 = od * s0 - p0 + kd * d0
+                    i1 = oh * s1 - p1 + kh * d1
+                    seg = rowk + (l - l0) * OW
+                    if i0 < 0 or i0 >= I0 or i1 < 0 or i1 >= I1:
+                        for kw in range(K2):
+                            memset(seg + kw * width, 0, OW * sizeof(real))
+                    else:
+                        src = x + c * IL + (i0 * I1 + i1) * I2
+                        memcpy(row + p2, src, I2 * sizeof(real))     # row[p2 + j] = x[j]
+                        for q in range(s2):
+                            for k in range(plen):
+                                ph[q * plen + k] = row[k * s2 + q]
+                        for kw in range(K2):
+                            t = kw * d2
+                            _copy(seg + kw * width, ph + (t % s2) * plen + t // s2, OW)
+                    oh += 1
+                    if oh == O1:
+                        oh = 0
+                        od += 1
 
 
 cdef void _im2col_any(const real* x, real* col, const Geo* g, index_t C, index_t l0,
@@ -962,11 +1028,21 @@ cdef index_t SERIAL_WORK = 1 << 17
 cdef index_t CHUNKS_PER_THREAD = 4
 
 
+cdef int _threads() noexcept:
+    """The configured thread count (set_num_threads), not _parallel.num_threads(): while the
+    pool backs off, that is 1 and a kernel that then never calls parallel_for would never let
+    the back-off end; parallel_for itself runs the chunks serially meanwhile."""
+    try:
+        return _get_num_threads()
+    except Exception:
+        return 1
+
+
 cdef void _plan(Geo* g, index_t per_part_bytes, index_t count, index_t outer,
                 index_t work) noexcept:
     """Parts of `count` (lines or channels) per outer unit, and chunks. per_part_bytes: the
     column-buffer bytes one line/channel needs (0: no buffer)."""
-    cdef int nt = num_threads()
+    cdef int nt = _threads()
     cdef index_t per, nparts
     per = count
     if per_part_bytes > 0:
@@ -1432,7 +1508,7 @@ cdef index_t PARTIAL_BYTES = 32 << 20
 
 
 cdef void _cap_partials(Geo* g, index_t per_chunk) noexcept:
-    cdef int nt = num_threads()
+    cdef int nt = _threads()
     cdef index_t most = PARTIAL_BYTES // (per_chunk * ITEMSIZE[g.dt] if per_chunk > 0 else 1)
     if most < nt:
         most = nt

@@ -184,12 +184,12 @@ cdef extern from *:
             for (int64_t oh = 0; oh < oH; oh++) { \
                 int64_t hb = oh * sH - pH; \
                 int64_t ih0 = hb; \
-                while (ih0 < 0) ih0 += dH; \
+                if (ih0 < 0) ih0 += (-ih0 + dH - 1) / dH * dH; \
                 T* ym = yp + oh * oW; \
                 int64_t* yk = ip + oh * oW; \
                 for (int64_t ow = 0; ow < oW; ow++) { \
                     int64_t iw0 = ow * sW - pW; \
-                    while (iw0 < 0) iw0 += dW; \
+                    if (iw0 < 0) iw0 += (-iw0 + dW - 1) / dW * dW; \
                     ym[ow] = -INFINITY; \
                     yk[ow] = ih0 * W + iw0; \
                 } \
@@ -272,7 +272,8 @@ cdef struct ScatterCtx:
     int bad
 
 
-cdef void _scatter_impl(real_t* src, real_t* dst, ScatterCtx* c, index_t b, index_t e) noexcept nogil:
+cdef void _scatter_impl(real_t* src, real_t* dst, ScatterCtx* c, index_t b,
+                        index_t e) noexcept nogil:
     cdef index_t n_src = c.n_src, n_dst = c.n_dst
     cdef int64_t* idx = c.idx
     cdef int bad = 0
@@ -294,7 +295,8 @@ cdef void _scatter_impl(real_t* src, real_t* dst, ScatterCtx* c, index_t b, inde
         c.bad = 1
 
 
-cdef void _gather_impl(real_t* src, real_t* dst, ScatterCtx* c, index_t b, index_t e) noexcept nogil:
+cdef void _gather_impl(real_t* src, real_t* dst, ScatterCtx* c, index_t b,
+                       index_t e) noexcept nogil:
     cdef index_t n_src = c.n_src, n_dst = c.n_dst
     cdef int64_t* idx = c.idx
     cdef int bad = 0
@@ -463,6 +465,26 @@ cdef void _adaptive_table(index_t* t0, index_t* t1, index_t* f, index_t n_out,
         f[i] = t1[i] - t0[i]
 
 
+cdef real_t _plane_sum(real_t* x, index_t n) noexcept nogil:
+    # 8 independent partial sums (a global average pool is latency-bound with one)
+    cdef real_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0
+    cdef index_t i = 0
+    while i + 8 <= n:
+        s0 = s0 + x[i]
+        s1 = s1 + x[i + 1]
+        s2 = s2 + x[i + 2]
+        s3 = s3 + x[i + 3]
+        s4 = s4 + x[i + 4]
+        s5 = s5 + x[i + 5]
+        s6 = s6 + x[i + 6]
+        s7 = s7 + x[i + 7]
+        i += 8
+    while i < n:
+        s0 = s0 + x[i]
+        i += 1
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
 cdef void _win_avg_impl(real_t* x, real_t* y, WinCtx* c, index_t b, index_t e) noexcept nogil:
     cdef index_t H = c.H, W = c.W, oH = c.oH, oW = c.oW, divisor = c.divisor
     cdef index_t* h0 = c.h0
@@ -477,6 +499,11 @@ cdef void _win_avg_impl(real_t* x, real_t* y, WinCtx* c, index_t b, index_t e) n
     cdef real_t* xp
     cdef real_t* yp
     cdef real_t* row
+    if twice and oH == 1 and oW == 1:
+        # global average pooling: one window over the whole plane
+        for p in range(b, e):
+            y[p] = _plane_sum(x + p * H * W, H * W) / <real_t>H / <real_t>W
+        return
     for p in range(b, e):
         xp = x + p * H * W
         yp = y + p * oH * oW

@@ -241,7 +241,7 @@ class _IndexScatter(Function):
 
 class _IndexGather(Function):
     """x_plane[indices] for each plane (the values max pooling picked)."""
-    node_name = "MaxPool2DWithIndicesBackward0"
+    node_name = "MaxPoolDoubleBackwardBackward0"
 
     @staticmethod
     def forward(ctx, x, indices, in_hw, one_d):
@@ -317,7 +317,8 @@ class _Runner:
 
 def _max_pool2d_params(fname, shape, k, s, p, d, ceil_mode):
     if len(k) not in (1, 2):
-        raise RuntimeError(f"{fname}: kernel_size must either be a single int, or a tuple of two ints")
+        raise RuntimeError(f"{fname}: kernel_size must either be a single int, or a tuple of "
+                           f"two ints")
     kH, kW = k[0], k[-1]
     if len(s) not in (0, 1, 2):
         raise RuntimeError(f"{fname}: stride must either be omitted, a single int, or a tuple of "
@@ -573,7 +574,8 @@ def _adaptive_avg(input, oH, oW, one_d):
 def _adaptive_avg_2d_checks(shape, oH, oW):
     nd = len(shape)
     if nd not in (3, 4):
-        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {_sizes(shape)}")
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
+                           f"{_sizes(shape)}")
     for i in (-2, -1):
         if shape[i] <= 0:
             raise RuntimeError("adaptive_avg_pool2d(): Expected input to have non-zero size for "
@@ -594,8 +596,10 @@ def adaptive_avg_pool2d(input, output_size):
     if oH < 0 or oW < 0:
         raise RuntimeError("adaptive_avg_pool2d: elements of output_size must be greater than or "
                            f"equal to 0 but received {{{oH}, {oW}}}")
-    if oH == 1 and oW == 1:
-        # PyTorch computes this case as a mean over the last two dims
+    if oH == 1 and oW == 1 and not (input.dim() in (3, 4) and input.dtype.is_floating_point
+                                    and input.shape[-1] > 0 and input.shape[-2] > 0):
+        # PyTorch computes this case as a mean over the last two dims (any input with two
+        # dims or more); 3-d and 4-d float inputs take the kernel's whole-plane sum below
         if input.dim() < 2:
             raise IndexError(f"Dimension out of range (expected to be in range of "
                              f"[{-max(input.dim(), 1)}, {max(input.dim(), 1) - 1}], but got -2)")
@@ -634,7 +638,8 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
     shape = tuple(input.shape)
     nd = len(shape)
     if nd not in (3, 4):
-        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {_sizes(shape)}")
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: "
+                           f"{_sizes(shape)}")
     for i in range(1, nd):
         if shape[i] <= 0:
             raise RuntimeError("adaptive_max_pool2d(): Expected input to have non-zero size for "
