@@ -3,10 +3,8 @@ in ``rt_nn/_functional/<family>.py``; each family has an ``__all__``, and adding
 one line in ``_FAMILIES``."""
 import importlib
 
-_FAMILIES = ["attention", "linear", "softmax", "distance", "loss"]
-_FAMILIES += ["pooling", "dropout", "sparse", "vision"]
-_FAMILIES += ["conv"]
-_FAMILIES += ["activation", "normalization"]
+_FAMILIES = ["linear", "conv", "pooling", "padding", "vision", "dropout", "sparse", "activation",
+             "softmax", "normalization", "distance", "loss", "attention"]
 
 __all__ = []
 for _name in _FAMILIES:

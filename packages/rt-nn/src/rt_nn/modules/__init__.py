@@ -1,17 +1,13 @@
 """The module classes, one file per family (as torch.nn.modules). Each family module has an
-``__all__``; adding a family is one line in ``_FAMILIES``."""
-from rt_nn.modules import container, module
-from rt_nn.modules import flatten, linear  # noqa: E402
+``__all__``; adding a family is one entry in the import and in ``_FAMILIES``."""
+from rt_nn.modules import (activation, attention, batchnorm, container, conv, distance,
+                           dropout, flatten, fold, instancenorm, linear, loss, module,
+                           normalization, padding, pixelshuffle, pooling, rnn, softmax, sparse,
+                           transformer, upsampling)
 
-from rt_nn.modules import attention, rnn, transformer  # noqa: E402
-from rt_nn.modules import distance, loss, softmax  # noqa: E402
-from rt_nn.modules import conv, fold  # noqa: E402
-_FAMILIES = [module, container, rnn, attention, transformer, linear, flatten, softmax, distance, loss]
-_FAMILIES += [conv, fold]
-from rt_nn.modules import activation, batchnorm, instancenorm, normalization  # noqa: E402,E501
-_FAMILIES += [activation, batchnorm, instancenorm, normalization]
-from rt_nn.modules import dropout, pixelshuffle, pooling, sparse, upsampling  # noqa: E402,E501
-_FAMILIES += [pooling, dropout, sparse, upsampling, pixelshuffle]
+_FAMILIES = [module, container, linear, flatten, conv, fold, pooling, padding, upsampling,
+             pixelshuffle, dropout, sparse, activation, softmax, batchnorm, instancenorm,
+             normalization, distance, loss, rnn, attention, transformer]
 
 __all__ = []
 for _family in _FAMILIES:
