@@ -1574,15 +1574,44 @@ cdef Tensor _wgrad_winograd(Geo* g, Tensor r):
     return r
 
 
-cdef void _sum_partials(real* out, const real* acc, index_t nchunks, index_t n) noexcept nogil:
+cdef struct SumCtx:
+    char* out
+    const char* acc
+    index_t nchunks, n
+    int dt
+
+
+cdef void _sum_range(real* out, const real* acc, index_t nchunks, index_t n, index_t b,
+                     index_t e) noexcept nogil:
+    """out[b:e] = sum over the chunks' partial sums (in chunk order)."""
     cdef index_t ch, j
     cdef const real* p
     if out != acc:
-        memcpy(out, acc, n * sizeof(real))
+        memcpy(out + b, acc + b, (e - b) * sizeof(real))
     for ch in range(1, nchunks):
         p = acc + ch * n
-        for j in range(n):
+        for j in range(b, e):
             out[j] += p[j]
+
+
+cdef void _sum_task(void* ctx, index_t b, index_t e) noexcept nogil:
+    cdef SumCtx* c = <SumCtx*>ctx
+    if c.dt == DT_FLOAT32:
+        _sum_range(<float*>c.out, <const float*>c.acc, c.nchunks, c.n, b, e)
+    else:
+        _sum_range(<double*>c.out, <const double*>c.acc, c.nchunks, c.n, b, e)
+
+
+cdef void _sum_partials(real* out, const real* acc, index_t nchunks, index_t n) noexcept nogil:
+    """out = the sum of nchunks partial sums of n elements each (out may be acc's first),
+    split over the pool when it is big."""
+    cdef SumCtx c
+    c.out = <char*>out
+    c.acc = <const char*>acc
+    c.nchunks = nchunks
+    c.n = n
+    c.dt = DT_FLOAT32 if real is float else DT_FLOAT64
+    parallel_for(n, 8192, _sum_task, &c)
 
 
 def im2col(input, kernel_size, dilation, padding, stride):
