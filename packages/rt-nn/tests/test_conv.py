@@ -788,6 +788,9 @@ DW_CASES = [  # x shape, multiplier, kernel, stride, padding, dilation
     ((3, 5, 12, 11), 1, (5, 4), (1, 1), (2, 0), (1, 1)),
     ((1, 3, 4, 5, 6), 3, (2, 3, 2), (1, 2, 1), (1, 0, 1), (2, 1, 1)),
     ((2, 8, 16, 16), 1, (3, 3), (1, 1), (1, 1), (1, 1)),
+    ((2, 4, 7, 9), 1, (3, 3), (2, 1), (2, 2), (2, 2)),
+    ((1, 4, 5, 6, 7), 1, (3, 3, 1), (1, 1, 1), (1, 1, 0), (1, 1, 1)),
+    ((1, 4, 5, 6, 7), 2, (1, 3, 3), (2, 1, 1), (0, 1, 1), (1, 2, 2)),
 ]
 
 
@@ -809,3 +812,18 @@ def test_depthwise_matches_numpy_and_gradcheck(xs, mult, k, s, p, d):
     if x.numel() <= 300:
         assert gradcheck(lambda *a: fn(*a, s, p, d, c), (x, w, b))
         assert gradgradcheck(lambda *a: fn(*a, s, p, d, c), (x, w, b))
+
+
+@pytest.mark.parametrize("groups", [1, 4])
+@pytest.mark.parametrize("padding", [(1, 1, 1), (0, 1, 1), (2, 0, 1)])
+def test_flat_3d_kernels_take_the_right_paths(groups, padding, tuning):
+    # a 3-d convolution with depth-1 input and kernel looks 2-d to the Winograd and depthwise
+    # paths; depth padding must keep it off them (or be handled)
+    tuning(wino_min_channels=1)
+    x = _rand(2, 4, 1, 6, 7, requires_grad=True)
+    w = _rand(4, 4 // groups, 1, 3, 3, seed=1, requires_grad=True)
+    b = _rand(4, seed=2, requires_grad=True)
+    y = F.conv3d(x, w, b, padding=padding, groups=groups)
+    np.testing.assert_allclose(_np(y), conv_ref(_np(x), _np(w), _np(b), 1, padding, 1, groups),
+                               rtol=1e-12, atol=1e-12)
+    assert gradcheck(lambda *a: F.conv3d(*a, padding=padding, groups=groups), (x, w, b))

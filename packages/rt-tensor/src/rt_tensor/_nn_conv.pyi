@@ -33,4 +33,6 @@ def col2im(input: Tensor, output_size: Sequence[int], kernel_size: Sequence[int]
     """torch's fold: (N, C * prod(K), L) summed into (N, C, *output_size)."""
 
 def _tuning(col_bytes: int | None = ..., serial_work: int | None = ...,
-            chunks_per_thread: int | None = ...) -> dict[str, int]: ...
+            chunks_per_thread: int | None = ..., winograd: bool | None = ...,
+            wino_min_channels: int | None = ...) -> dict[str, int | bool]:
+    """Read (and, for experiments and tests, set) the planning constants."""

@@ -2,26 +2,39 @@
 """Convolution kernels for rt_nn (private: not part of rt_tensor's public API).
 
 N-d convolution (1, 2 or 3 spatial dims, handled as 3-d with leading size-1 dims) over
-contiguous (N, C, *spatial) float32/float64 tensors, by im2col + GEMM (OpenBLAS, single
-threaded, called from rt's pool like _linalg does):
+(N, C, *spatial) float32/float64 tensors (float16/bfloat16 computed in float32; other layouts
+are copied to contiguous first). Three operations, each the adjoint of the others in one
+argument, and torch's im2col/col2im:
 
-- ``conv_forward``:  y[n, g] = W[g] (Cout/G, Cin/G*K) @ cols(x[n, g]) (+ bias)
+- ``conv_forward``:  y[n, g] = W[g] (Cout/G x Cin/G*K) @ cols(x[n, g]) (+ bias)
 - ``conv_backward_input``:  cols = W[g]^T @ gy[n, g]; gx[n, g] = col2im(cols) (+ bias per
-  channel: this is the forward of a transposed convolution)
+  channel: the forward of a transposed convolution). With stride 1 (and padding at most
+  d*(k-1), not many more output than input channels) it is instead the forward convolution
+  of gy with the flipped, transposed kernel, which takes the fast paths below.
 - ``conv_backward_weight``:  gW[g] = sum_n gy[n, g] @ cols(x[n, g])^T
 - ``im2col`` / ``col2im``: torch's ``unfold`` / ``fold`` (any number of spatial dims here).
 
-Work is cut into units (batch item, group, part); a part is a range of output lines (the
-columns of cols, so the column buffer stays about L2-sized) or, for col2im, a range of
-channels (each channel's col2im writes only that channel: no races). Units are split into
-``min(units, threads)`` fixed chunks on the pool (parallel_for); every chunk owns its column
-buffer (and, for the weight gradient, its partial sum, added up at the end in chunk order,
-so the result depends only on the thread count). A 1x1 convolution with stride 1 and no
-padding needs no columns: GEMMs read the input directly.
+Algorithms, chosen per call:
+- im2col + GEMM (OpenBLAS sgemm/dgemm, single threaded, called from rt's pool like
+  _linalg does). im2col copies whole runs of rows for stride 1 and splits strided rows into
+  their phases once, so every tap is a contiguous copy. A 1x1 convolution with stride 1 and
+  no padding needs no columns: the GEMMs read the input.
+- Winograd F(2x2, 3x3) for 2-d 3x3 convolutions with stride 1 and dilation 1 and at least
+  WINO_MIN_CHANNELS channels per group (forward, hence the stride-1 input gradient, and
+  F(3x3, 2x2) for the weight gradient): 16 GEMMs over the tiles instead of 36 products per
+  2x2 outputs; transforms in C with restrict pointers so they vectorise.
+- direct loops for depthwise convolutions (one input channel per group): on a zero-padded
+  copy of the plane, all nine taps of a 3x3 filter in one pass per output row.
 
-float16/bfloat16 are computed in float32. The def functions check what could crash (dtype,
-rank, sizes, positive parameters, matching shapes); PyTorch's argument checks and messages
-are rt_nn.functional's job.
+Threads: work is cut into units (batch item, group, part); a part is a range of output
+lines or tile rows (so a unit's buffers stay about L2-sized) or, for col2im, a range of
+channels (each channel's col2im writes only that channel: no races). Units are split into
+at most CHUNKS_PER_THREAD * threads fixed chunks that the pool's threads claim
+(parallel_for); every chunk owns its buffers and, for the weight gradient, a partial sum,
+added up at the end in chunk order (the result depends only on the thread count).
+
+The def functions check what could crash (dtype, rank, sizes, positive parameters, matching
+shapes); PyTorch's argument checks and messages are rt_nn.functional's job.
 """
 include "build_stamp.pxi"
 
@@ -586,6 +599,21 @@ cdef extern from *:
     static inline void rt_dw3_##S(T* restrict y, const T* restrict x, T a, T b, T c, \
             int64_t d, int64_t n) { \
         for (int64_t i = 0; i < n; i++) y[i] += a * x[i] + b * x[i + d] + c * x[i + 2 * d]; } \
+    static inline void rt_dw33_##S(T* restrict y, const T* restrict x0, \
+            const T* restrict x1, const T* restrict x2, const T* restrict w, T bias, \
+            int64_t d, int64_t n) { \
+        /* one output row of a 3x3 depthwise filter over three input rows */ \
+        T w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], \
+          w7 = w[7], w8 = w[8]; \
+        for (int64_t i = 0; i < n; i++) \
+            y[i] = bias + w0 * x0[i] + w1 * x0[i + d] + w2 * x0[i + 2 * d] \
+                   + w3 * x1[i] + w4 * x1[i + d] + w5 * x1[i + 2 * d] \
+                   + w6 * x2[i] + w7 * x2[i + d] + w8 * x2[i + 2 * d]; } \
+    static inline void rt_dw3w_##S(T* restrict a0, T* restrict a1, T* restrict a2, \
+            const T* restrict gy, const T* restrict x, int64_t d, int64_t n) { \
+        /* three taps' weight-gradient partial sums over one output row */ \
+        for (int64_t i = 0; i < n; i++) { \
+            T g = gy[i]; a0[i] += g * x[i]; a1[i] += g * x[i + d]; a2[i] += g * x[i + 2 * d]; } } \
     static inline void rt_mulacc1_##S(T* restrict acc, const T* restrict a, \
             const T* restrict b, int64_t n) { \
         for (int64_t i = 0; i < n; i++) acc[i] += a[i] * b[i]; }
@@ -616,6 +644,14 @@ cdef extern from *:
                   int64_t n) nogil
     void rt_dw3_d(double* y, const double* x, double a, double b, double c, int64_t d,
                   int64_t n) nogil
+    void rt_dw33_f(float* y, const float* x0, const float* x1, const float* x2,
+                   const float* w, float bias, int64_t d, int64_t n) nogil
+    void rt_dw33_d(double* y, const double* x0, const double* x1, const double* x2,
+                   const double* w, double bias, int64_t d, int64_t n) nogil
+    void rt_dw3w_f(float* a0, float* a1, float* a2, const float* gy, const float* x,
+                   int64_t d, int64_t n) nogil
+    void rt_dw3w_d(double* a0, double* a1, double* a2, const double* gy, const double* x,
+                   int64_t d, int64_t n) nogil
     void rt_mulacc1_f(float* acc, const float* a, const float* b, int64_t n) nogil
     void rt_mulacc1_d(double* acc, const double* a, const double* b, int64_t n) nogil
     void rt_deinterleave_f(const float* x, float* e, float* o, int64_t n) nogil
@@ -936,9 +972,21 @@ cdef void _dw_unit(const Geo* g, real* ws, real* acc, index_t u) noexcept nogil:
         if g.op == OP_DW:
             yc = <real*>g.y + (n * g.Co + co) * OL
             bv = (<const real*>g.b)[co] if g.b != NULL else 0
+            wk = <const real*>g.w + co * KL
+            if (g.osz[0] == 1 and g.pd[0] == 0 and g.ksz[0] == 1 and g.ksz[1] == 3
+                    and g.ksz[2] == 3 and s2 == 1):
+                # 3x3, unit stride along rows: all nine taps in one pass per output row
+                for l in range(g.nlines):
+                    xrow = xp + (l * g.st[1]) * P2
+                    if real is float:
+                        rt_dw33_f(yc + l * OW, xrow, xrow + g.dl[1] * P2,
+                                  xrow + 2 * g.dl[1] * P2, wk, bv, d2, OW)
+                    else:
+                        rt_dw33_d(yc + l * OW, xrow, xrow + g.dl[1] * P2,
+                                  xrow + 2 * g.dl[1] * P2, wk, bv, d2, OW)
+                continue
             for ow in range(OL):
                 yc[ow] = bv
-            wk = <const real*>g.w + co * KL
         else:
             memset(lacc, 0, KL * OW * sizeof(real))
         od = 0
@@ -961,7 +1009,19 @@ cdef void _dw_unit(const Geo* g, real* ws, real* acc, index_t u) noexcept nogil:
                         for kw in range(kb, K2):
                             _axpy(yrow, xrow + kw * d2, wk[k + kw], OW, s2)
                     else:
-                        for kw in range(K2):
+                        kb = 0
+                        if s2 == 1:
+                            while kb + 3 <= K2:      # three taps per pass over the row
+                                if real is float:
+                                    rt_dw3w_f(lacc + (k + kb) * OW, lacc + (k + kb + 1) * OW,
+                                              lacc + (k + kb + 2) * OW, gyrow,
+                                              xrow + kb * d2, d2, OW)
+                                else:
+                                    rt_dw3w_d(lacc + (k + kb) * OW, lacc + (k + kb + 1) * OW,
+                                              lacc + (k + kb + 2) * OW, gyrow,
+                                              xrow + kb * d2, d2, OW)
+                                kb += 3
+                        for kw in range(kb, K2):
                             _mul_acc(lacc + (k + kw) * OW, gyrow, xrow + kw * d2, OW, s2)
                     k += K2
             oh += 1
@@ -1198,13 +1258,26 @@ cdef Tensor _result(int dt, list shape):
     return new_tensor(dt, len(shape), sh, False)
 
 
+# all chunks' buffers together stay under this many bytes, unless that leaves fewer chunks
+# than threads (then fewer, larger chunks: the pool still balances them)
+cdef index_t WORKSPACE_BYTES = 64 << 20
+
+
 cdef Tensor _workspace(Geo* g, index_t elems):
-    """nchunks column buffers of `elems` elements (from the pool)."""
-    cdef index_t n
+    """nchunks buffers of `elems` elements (from the pool); fewer chunks when they would
+    take more than WORKSPACE_BYTES."""
+    cdef index_t n, most
+    cdef int nt
     g.ws_elems = elems
     if elems <= 0:
         g.ws = NULL
         return None
+    most = WORKSPACE_BYTES // (elems * ITEMSIZE[g.dt])
+    if g.nchunks > most:
+        nt = _threads()
+        g.nchunks = most if most > nt else (nt if nt < g.units else g.units)
+        if g.nchunks < 1:
+            g.nchunks = 1
     n = g.nchunks * elems
     cdef Tensor t = new_tensor(g.dt, 1, &n, False)
     g.ws = t.ptr()
@@ -1332,7 +1405,8 @@ cdef index_t _dw_plane(const Geo* g) noexcept:
 
 
 cdef bint _use_winograd(const Geo* g) noexcept:
-    return (WINO_ENABLED and g.full_out and g.isz[0] == 1 and g.ksz[0] == 1 and g.ksz[1] == 3
+    return (WINO_ENABLED and g.full_out and g.isz[0] == 1 and g.osz[0] == 1 and g.pd[0] == 0
+            and g.ksz[0] == 1 and g.ksz[1] == 3
             and g.ksz[2] == 3 and g.st[1] == 1 and g.st[2] == 1 and g.dl[1] == 1
             and g.dl[2] == 1 and g.Cg >= WINO_MIN_CHANNELS and g.Cog >= WINO_MIN_CHANNELS)
 

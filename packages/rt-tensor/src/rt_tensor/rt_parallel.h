@@ -248,7 +248,15 @@ static int rt_get_num_threads(void) { return rt_pool.nthreads; }
 
 /* The threads a kernel should plan for now: 1 while the pool is backing off. */
 static int rt_effective_threads(void) {
-    return rt_pool.backoff_left > 0 ? 1 : rt_pool.nthreads;
+    /* a kernel that plans serially here never reaches rt_parallel_for, so its run counts
+     * towards the back-off too (else only such kernels would keep the pool serial forever);
+     * a racy decrement from two Python threads only shortens the back-off */
+    if (rt_pool.backoff_left > 0) {
+        rt_pool.backoff_left--;
+        rt_pool.stat_backoff++;
+        return 1;
+    }
+    return rt_pool.nthreads;
 }
 
 /* Run fn over [0, n) in chunks of at least `grain` iterations. Serial when the work is

@@ -17,7 +17,6 @@ convolution is ``conv_input_grad`` of its input with its weight (``_ConvTranspos
 import operator
 import warnings
 
-import rt_autograd as rt
 import rt_tensor as rtt
 from rt_autograd._ops.pad import constant_pad_nd
 from rt_autograd.function import Function
