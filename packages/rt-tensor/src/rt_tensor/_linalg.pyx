@@ -100,6 +100,15 @@ cdef int _load_blas() except -1:
     return 0
 
 
+cdef void* blas_gemm(int dt) except NULL:
+    _load_blas()
+    if dt == DT_FLOAT32:
+        return <void*>_sgemm
+    if dt == DT_FLOAT64:
+        return <void*>_dgemm
+    raise TypeError(f"blas_gemm: no real GEMM for dtype code {dt}")
+
+
 def _blas_info():
     """(library path, loaded) of the BLAS used for products (for benchmarks and tests)."""
     return _blas_path, bool(_blas_ready)

@@ -38,7 +38,6 @@ shapes); PyTorch's argument checks and messages are rt_nn.functional's job.
 """
 include "build_stamp.pxi"
 
-import os
 
 from libc.string cimport memset, memcpy
 from libc.stdint cimport int64_t
@@ -59,47 +58,23 @@ cdef extern from "rt_blas.h" nogil:
     ctypedef void (*rt_dgemm_t)(int order, int ta, int tb, int m, int n, int k, double alpha,
                                 const double* a, int lda, const double* b, int ldb, double beta,
                                 double* c, int ldc) noexcept nogil
-    ctypedef void (*rt_set_threads_t)(int n) noexcept nogil
-    void* dlopen(const char* filename, int flag)
-    void* dlsym(void* handle, const char* symbol)
-    char* dlerror()
-    int RTLD_NOW
-    int RTLD_LOCAL
+
+from rt_tensor._linalg cimport blas_gemm
 
 __all__ = []          # private module: rt_nn imports the functions by name
 
 # ---------------------------------------------------------------------------------------
-# BLAS: the same library and setup as _linalg (dlopen of an already loaded library returns
-# the same handle; OpenBLAS stays single-threaded, rt's pool does the splitting)
+# BLAS: _linalg's (one library, single-threaded; rt's pool does the splitting)
 
 cdef rt_sgemm_t _sgemm = NULL
 cdef rt_dgemm_t _dgemm = NULL
-cdef bint _blas_ready = False
 
 
 cdef int _load_blas() except -1:
-    global _sgemm, _dgemm, _blas_ready
-    if _blas_ready:
-        return 0
-    try:
-        import scipy_openblas32 as so
-    except ImportError:
-        raise RuntimeError("rt_tensor needs the scipy-openblas32 package for convolutions "
-                           "(pip install scipy-openblas32)") from None
-    path = os.path.join(so.get_lib_dir(), so.get_library(True))
-    cdef bytes bpath = os.fsencode(path)
-    cdef void* h = dlopen(bpath, RTLD_NOW | RTLD_LOCAL)
-    if h == NULL:
-        raise RuntimeError(f"rt_tensor: cannot load {path}: {(<bytes>dlerror()).decode()}")
-    cdef void* st = dlsym(h, b"scipy_openblas_set_num_threads")
-    cdef void* s = dlsym(h, b"scipy_cblas_sgemm")
-    cdef void* d = dlsym(h, b"scipy_cblas_dgemm")
-    if st == NULL or s == NULL or d == NULL:
-        raise RuntimeError(f"rt_tensor: GEMM symbols not found in {path}")
-    (<rt_set_threads_t>st)(1)
-    _sgemm = <rt_sgemm_t>s
-    _dgemm = <rt_dgemm_t>d
-    _blas_ready = True
+    global _sgemm, _dgemm
+    if _sgemm == NULL:
+        _sgemm = <rt_sgemm_t>blas_gemm(DT_FLOAT32)
+        _dgemm = <rt_dgemm_t>blas_gemm(DT_FLOAT64)
     return 0
 
 

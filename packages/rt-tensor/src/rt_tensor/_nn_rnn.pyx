@@ -25,7 +25,6 @@ Layouts (all C-contiguous, float32 or float64, one dtype):
 """
 include "build_stamp.pxi"
 
-import os
 
 from libc.string cimport memcpy, memset
 from rt_tensor._types cimport *
@@ -43,10 +42,8 @@ cdef extern from "rt_blas.h" nogil:
     ctypedef void (*rt_dgemm_t)(int order, int ta, int tb, int m, int n, int k, double alpha,
                                 const double* a, int lda, const double* b, int ldb, double beta,
                                 double* c, int ldc) noexcept nogil
-    void* dlopen(const char* filename, int flag)
-    void* dlsym(void* handle, const char* symbol)
-    int RTLD_NOW
-    int RTLD_LOCAL
+
+from rt_tensor._linalg cimport blas_gemm
 
 cdef extern from *:
     """
@@ -430,7 +427,7 @@ cdef extern from *:
 __all__ = []
 
 # ---------------------------------------------------------------------------------------
-# BLAS: the same library rt_tensor._linalg loaded (dlopen returns its handle)
+# BLAS: _linalg's (one library, single-threaded)
 
 cdef rt_sgemm_t _sgemm = NULL
 cdef rt_dgemm_t _dgemm = NULL
@@ -438,24 +435,9 @@ cdef rt_dgemm_t _dgemm = NULL
 
 cdef int _ensure_blas() except -1:
     global _sgemm, _dgemm
-    if _sgemm != NULL:
-        return 0
-    from rt_tensor import _linalg
-    import rt_tensor
-    path, loaded = _linalg._blas_info()
-    if not loaded:
-        rt_tensor.mm(rt_tensor.zeros((1, 1)), rt_tensor.zeros((1, 1)))   # loads it
-        path, loaded = _linalg._blas_info()
-    cdef bytes p = os.fsencode(path)
-    cdef void* h = dlopen(p, RTLD_NOW | RTLD_LOCAL)
-    if h == NULL:
-        raise RuntimeError(f"rt_tensor._nn_rnn: cannot load {path}")
-    cdef void* s = dlsym(h, b"scipy_cblas_sgemm")
-    cdef void* d = dlsym(h, b"scipy_cblas_dgemm")
-    if s == NULL or d == NULL:
-        raise RuntimeError(f"rt_tensor._nn_rnn: no cblas gemm in {path}")
-    _dgemm = <rt_dgemm_t>d
-    _sgemm = <rt_sgemm_t>s
+    if _sgemm == NULL:
+        _sgemm = <rt_sgemm_t>blas_gemm(DT_FLOAT32)
+        _dgemm = <rt_dgemm_t>blas_gemm(DT_FLOAT64)
     return 0
 
 
