@@ -246,15 +246,23 @@ class Optimizer:
                 g = p.grad
                 if g is None:
                     continue
-                s = state[p]
+                s = state.get(p)
                 if not s:
-                    self._init_state(group, p, s)
+                    s = self._state_for(group, p)
                 params.append(p)
                 grads.append(g)
                 states.append(s)
             if params:
                 self._update_group(group, params, grads, states)
         return loss
+
+    def _state_for(self, group, param):
+        """The state dict of a parameter that has none yet: registered in ``self.state`` and
+        filled by ``_init_state``. An optimizer that keeps no state for some settings (SGD
+        without momentum, as PyTorch) returns a throw-away dict instead."""
+        state = self.state[param]
+        self._init_state(group, param, state)
+        return state
 
     def _init_state(self, group, param, state):
         """Fill ``state`` (an empty dict) for ``param``'s first step."""

@@ -40,6 +40,10 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
 
+    def _state_for(self, group, param):
+        # PyTorch keeps no state entry at all for SGD without momentum
+        return super()._state_for(group, param) if group["momentum"] != 0 else {}
+
     def _update_group(self, group, params, grads, states):
         momentum = _common.scalar(group["momentum"])
         bufs = fresh = None
