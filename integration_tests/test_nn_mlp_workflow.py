@@ -1,16 +1,18 @@
 """The seed's end-to-end workflow on rt: an MLP 784-128-ReLU-10 trained with MSE on a fixed
 random regression dataset, batches of 32 from a DataLoader over a TensorDataset (shuffled
-with a seeded generator), backward, and a hand-written SGD step (``p -= lr * p.grad`` under
-no_grad; rt-optim replaces it once it exists). The loss must fall over 50 steps, the run must
-be reproducible under the seeds, and the model must round-trip through its state_dict."""
+with a seeded generator), backward, and an ``rt_optim.Adam`` step (the hand-written SGD step
+``p -= lr * p.grad`` stays as a second run). The loss must fall over 50 steps, the run must
+be reproducible under the seeds, and the model and the optimizer must round-trip through
+their state_dicts."""
 import numpy as np
 
 import rt_autograd as rt
 import rt_nn as nn
 import rt_nn.functional as F
+import rt_optim
 from rt_nn.data import DataLoader, TensorDataset
 
-N_SAMPLES, IN, HIDDEN, OUT, BATCH, STEPS, LR = 640, 784, 128, 10, 32, 50, 0.2
+N_SAMPLES, IN, HIDDEN, OUT, BATCH, STEPS, LR, ADAM_LR = 640, 784, 128, 10, 32, 50, 0.2, 1e-3
 
 
 def _mse(pred, target):
@@ -36,28 +38,55 @@ class _Relu(nn.Module):
         return x.relu()
 
 
-def _train(seed):
+def _train(seed, optimizer="adam", steps=STEPS):
     rt.manual_seed(seed)
     model = _model()
+    opt = rt_optim.Adam(model.parameters(), lr=ADAM_LR) if optimizer == "adam" else None
     loader = DataLoader(_dataset(), batch_size=BATCH, shuffle=True, drop_last=True,
                         generator=rt.Generator().manual_seed(seed))
     losses = []
-    while len(losses) < STEPS:
+    while len(losses) < steps:
         for x, y in loader:
             loss = _mse(model(x), y)
             model.zero_grad()
             loss.backward()
-            with rt.no_grad():
-                for p in model.parameters():
-                    p -= LR * p.grad
+            if opt is not None:
+                opt.step()
+            else:
+                with rt.no_grad():
+                    for p in model.parameters():
+                        p -= LR * p.grad
             losses.append(loss.item())
-            if len(losses) == STEPS:
+            if len(losses) == steps:
                 break
-    return model, losses
+    return (model, losses) if opt is None else (model, losses, opt)
+
+
+def test_mlp_loss_falls_over_50_steps_with_hand_written_sgd():
+    model, losses = _train(0, optimizer="sgd")
+    first, last = np.mean(losses[:5]), np.mean(losses[-5:])
+    assert last < 0.6 * first, (first, last)       # ~0.44 -> ~0.17 with these seeds
+
+
+def test_mlp_optimizer_state_dict_round_trip_continues_identically():
+    model, _, opt = _train(2, steps=10)
+    twin = _model()
+    twin.load_state_dict(model.state_dict())
+    twin_opt = rt_optim.Adam(twin.parameters(), lr=ADAM_LR)
+    twin_opt.load_state_dict(opt.state_dict())
+    x, y = rt.randn(BATCH, IN), rt.randn(BATCH, OUT)
+    for m, o in ((model, opt), (twin, twin_opt)):
+        for _ in range(3):
+            o.zero_grad()
+            _mse(m(x), y).backward()
+            o.step()
+    for a, b in zip(model.parameters(), twin.parameters()):
+        assert rt.equal(a, b)
+    assert opt.state_dict()["state"][0]["step"].item() == 13.0
 
 
 def test_mlp_loss_falls_over_50_steps():
-    model, losses = _train(0)
+    model, losses, _ = _train(0)
     assert len(losses) == STEPS and all(np.isfinite(losses))
     first, last = np.mean(losses[:5]), np.mean(losses[-5:])
     assert last < 0.6 * first, (first, last)       # ~0.44 -> ~0.17 with these seeds
@@ -68,17 +97,17 @@ def test_mlp_loss_falls_over_50_steps():
 
 
 def test_mlp_training_is_reproducible_under_seeds():
-    m1, l1 = _train(3)
-    m2, l2 = _train(3)
+    m1, l1, _ = _train(3)
+    m2, l2, _ = _train(3)
     assert l1 == l2
     for a, b in zip(m1.parameters(), m2.parameters()):
         assert rt.equal(a, b)
-    _, l3 = _train(4)
+    _, l3, _ = _train(4)
     assert l3 != l1
 
 
 def test_mlp_state_dict_round_trip_and_eval():
-    model, _ = _train(1)
+    model, _, _ = _train(1)
     clone = _model()
     clone.load_state_dict(model.state_dict())
     x = rt.randn(7, IN)
