@@ -339,7 +339,7 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of every parameter: to None (default) or zero in place."""
-        for p in self.parameters():
+        for p in self._parameter_set():
             if p.grad is None:
                 continue
             if set_to_none:
@@ -351,6 +351,23 @@ class Module:
                     p.grad = g
                 with rt.no_grad():
                     g.zero_()
+
+    def _parameter_set(self):
+        """Every parameter of this module and its submodules, each once, in no particular
+        order: ``zero_grad``'s walk, run every training step, without the name strings and
+        generators of ``parameters()``."""
+        params = {}
+        modules = [self]
+        seen = {id(self)}
+        for module in modules:            # grows while iterating: a breadth-first walk
+            for p in module._parameters.values():
+                if p is not None:
+                    params[id(p)] = p
+            for child in module._modules.values():
+                if child is not None and id(child) not in seen:
+                    seen.add(id(child))
+                    modules.append(child)
+        return params.values()
 
     def apply(self, fn):
         """Call ``fn`` on every submodule (children first), then on self."""
