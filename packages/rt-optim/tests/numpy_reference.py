@@ -70,3 +70,114 @@ def np_adam(params, grads_per_step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weigh
 def np_adamw(params, grads_per_step, weight_decay=1e-2, **kw):
     return np_adam(params, grads_per_step, weight_decay=weight_decay,
                    decoupled_weight_decay=True, **kw)
+
+
+@reference("RMSprop")
+def np_rmsprop(params, grads_per_step, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0,
+               momentum=0, centered=False, maximize=False):
+    params = [p.astype(np.float64).copy() for p in params]
+    v = [np.zeros_like(p) for p in params]
+    g_ave = [np.zeros_like(p) for p in params]
+    b = [np.zeros_like(p) for p in params]
+    for grads in grads_per_step:
+        for i, g in enumerate(grads):
+            if g is None:
+                continue
+            g = -g if maximize else g.copy()
+            g = g + weight_decay * params[i]
+            v[i] = alpha * v[i] + (1 - alpha) * g * g
+            v_tilde = v[i]
+            if centered:
+                g_ave[i] = alpha * g_ave[i] + (1 - alpha) * g
+                v_tilde = v_tilde - g_ave[i] ** 2
+            if momentum > 0:
+                b[i] = momentum * b[i] + g / (np.sqrt(v_tilde) + eps)
+                params[i] = params[i] - lr * b[i]
+            else:
+                params[i] = params[i] - lr * g / (np.sqrt(v_tilde) + eps)
+    return params
+
+
+@reference("Adagrad")
+def np_adagrad(params, grads_per_step, lr=1e-2, lr_decay=0, weight_decay=0,
+               initial_accumulator_value=0, eps=1e-10, maximize=False):
+    params = [p.astype(np.float64).copy() for p in params]
+    state_sum = [np.full_like(p, initial_accumulator_value) for p in params]
+    t = [0] * len(params)
+    for grads in grads_per_step:
+        for i, g in enumerate(grads):
+            if g is None:
+                continue
+            t[i] += 1
+            g = -g if maximize else g.copy()
+            lr_t = lr / (1 + (t[i] - 1) * lr_decay)
+            g = g + weight_decay * params[i]
+            state_sum[i] = state_sum[i] + g * g
+            params[i] = params[i] - lr_t * g / (np.sqrt(state_sum[i]) + eps)
+    return params
+
+
+@reference("Adadelta")
+def np_adadelta(params, grads_per_step, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0,
+                maximize=False):
+    params = [p.astype(np.float64).copy() for p in params]
+    v = [np.zeros_like(p) for p in params]
+    u = [np.zeros_like(p) for p in params]
+    for grads in grads_per_step:
+        for i, g in enumerate(grads):
+            if g is None:
+                continue
+            g = -g if maximize else g.copy()
+            g = g + weight_decay * params[i]
+            v[i] = v[i] * rho + g * g * (1 - rho)
+            dx = np.sqrt(u[i] + eps) / np.sqrt(v[i] + eps) * g
+            u[i] = u[i] * rho + dx * dx * (1 - rho)
+            params[i] = params[i] - lr * dx
+    return params
+
+
+@reference("Rprop")
+def np_rprop(params, grads_per_step, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50),
+             maximize=False):
+    eta_minus, eta_plus = etas
+    size_min, size_max = step_sizes
+    params = [p.astype(np.float64).copy() for p in params]
+    g_prev = [np.zeros_like(p) for p in params]
+    eta = [np.full_like(p, lr) for p in params]
+    for grads in grads_per_step:
+        for i, g in enumerate(grads):
+            if g is None:
+                continue
+            g = -g if maximize else g.copy()
+            same = g_prev[i] * g > 0
+            flipped = g_prev[i] * g < 0
+            eta[i] = np.where(same, np.minimum(eta[i] * eta_plus, size_max), eta[i])
+            eta[i] = np.where(flipped, np.maximum(eta[i] * eta_minus, size_min), eta[i])
+            g = np.where(flipped, 0.0, g)
+            params[i] = params[i] - eta[i] * np.sign(g)
+            g_prev[i] = g
+    return params
+
+
+@reference("ASGD")
+def np_asgd(params, grads_per_step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
+            maximize=False):
+    """eta_t = lr / (1 + lambd·lr·t)^alpha, mu_t = 1 / max(1, t - t0); both are float32
+    scalars in PyTorch's documented state, so they are rounded to float32 here too."""
+    params = [p.astype(np.float64).copy() for p in params]
+    ax = [np.zeros_like(p) for p in params]
+    eta = [float(np.float32(lr))] * len(params)
+    mu = [1.0] * len(params)
+    t = [0] * len(params)
+    for grads in grads_per_step:
+        for i, g in enumerate(grads):
+            if g is None:
+                continue
+            t[i] += 1
+            g = -g if maximize else g.copy()
+            g = g + weight_decay * params[i]
+            params[i] = params[i] * (1 - lambd * eta[i]) - eta[i] * g
+            ax[i] = params[i].copy() if mu[i] == 1 else ax[i] + mu[i] * (params[i] - ax[i])
+            eta[i] = float(np.float32(lr / (1 + lambd * lr * t[i]) ** alpha))
+            mu[i] = float(np.float32(1 / max(1, t[i] - t0)))
+    return params

@@ -18,6 +18,10 @@ class Case:
 
 
 ADAM_KEYS = ("step", "exp_avg", "exp_avg_sq")
+RMSPROP_KEYS = ("step", "square_avg")
+ADADELTA_KEYS = ("step", "square_avg", "acc_delta")
+RPROP_KEYS = ("step", "prev", "step_size")
+ASGD_KEYS = ("step", "eta", "mu", "ax")
 
 CASES = [
     Case("SGD", dict(lr=0.1)),
@@ -32,4 +36,24 @@ CASES = [
          ADAM_KEYS),
     Case("AdamW", dict(lr=0.01), ADAM_KEYS),
     Case("AdamW", dict(lr=0.01, amsgrad=True, eps=1e-6), ADAM_KEYS + ("max_exp_avg_sq",)),
+    Case("RMSprop", dict(lr=0.01), RMSPROP_KEYS),
+    Case("RMSprop", dict(lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.1, centered=True),
+         RMSPROP_KEYS + ("grad_avg",)),
+    Case("RMSprop", dict(lr=0.005, momentum=0.9, maximize=True),
+         RMSPROP_KEYS + ("momentum_buffer",)),
+    Case("RMSprop", dict(lr=0.005, alpha=0.8, momentum=0.5, centered=True, weight_decay=0.01),
+         RMSPROP_KEYS + ("momentum_buffer", "grad_avg")),
+    Case("Adagrad", dict(lr=0.1), ("step", "sum")),
+    Case("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.05, initial_accumulator_value=0.1),
+         ("step", "sum")),
+    Case("Adagrad", dict(lr=0.05, eps=1e-6, maximize=True), ("step", "sum")),
+    Case("Adadelta", dict(), ADADELTA_KEYS),
+    Case("Adadelta", dict(lr=0.5, rho=0.95, eps=1e-5, weight_decay=0.1), ADADELTA_KEYS),
+    Case("Adadelta", dict(lr=2.0, rho=0.5, maximize=True), ADADELTA_KEYS),
+    Case("Rprop", dict(), RPROP_KEYS),
+    Case("Rprop", dict(lr=0.02, etas=(0.3, 1.5), step_sizes=(1e-3, 0.05)), RPROP_KEYS),
+    Case("Rprop", dict(lr=0.01, step_sizes=(0.005, 1.0), maximize=True), RPROP_KEYS),
+    Case("ASGD", dict(), ASGD_KEYS),
+    Case("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=3, weight_decay=0.01), ASGD_KEYS),
+    Case("ASGD", dict(lr=0.02, lambd=1e-3, t0=0.5, maximize=True), ASGD_KEYS),
 ]

@@ -6,10 +6,16 @@ implements sits next to it (``<name>_reference``) and serves the tensors the ker
 take. Depends on rt-autograd only.
 """
 from rt_optim import lr_scheduler  # noqa: F401
+from rt_optim.adadelta import Adadelta
+from rt_optim.adagrad import Adagrad
 from rt_optim.adam import Adam, AdamW
+from rt_optim.asgd import ASGD
 from rt_optim.optimizer import Optimizer
+from rt_optim.rmsprop import RMSprop
+from rt_optim.rprop import Rprop
 from rt_optim.sgd import SGD
 
 __version__ = "0.1.0"
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW",
+           "RMSprop", "Adagrad", "Adadelta", "Rprop", "ASGD", "lr_scheduler"]
