@@ -417,10 +417,11 @@ def _check_hyper(name, value, low=0.0, strict=False, high=None):
     """PyTorch's argument check: ``ValueError('Invalid <name>: <value>')``."""
     if isinstance(value, rt.Tensor):
         if value.numel() != 1:
-            raise ValueError(f"Tensor {name} must be 1-element")
+            short = "lr" if name == "learning rate" else name
+            raise ValueError(f"Tensor {short} must be 1-element")
         value = value.item()
-    bad = value < low if not strict else value <= low
-    if bad or (high is not None and value >= high):
+    ok = value > low if strict else value >= low        # written so that NaN fails
+    if not ok or (high is not None and not value < high):
         raise ValueError(f"Invalid {name}: {value}")
 
 
