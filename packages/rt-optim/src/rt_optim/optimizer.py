@@ -392,6 +392,13 @@ class Optimizer:
             if name not in self.__dict__:
                 setattr(self, name, OrderedDict())
         self.__dict__.setdefault("_step_count", 0)
+        # state saved by PyTorch < 1.12 holds `step` as a number; PyTorch's optimizers turn
+        # it into the 0-d float32 tensor they keep now, and so do these
+        for param_state in self.state.values():
+            if isinstance(param_state, dict):
+                step = param_state.get("step")
+                if isinstance(step, (int, float)) and not isinstance(step, bool):
+                    param_state["step"] = rt.tensor(float(step), dtype=rt.float32)
         for group in self.param_groups:
             for name, default in self.defaults.items():
                 if default is not required:
