@@ -20,12 +20,9 @@ def run(kernel, reference, group, lists, kernel_args, reference_kwargs):
         skipped = kernel(*lists, *kernel_args)
         if not skipped:
             return
+    # grad mode is the step's: off, or on for a differentiable optimizer (Optimizer.step)
     sub = [None if lst is None else [lst[i] for i in skipped] for lst in lists]
-    if group.get("differentiable", False):
-        reference(*sub, **reference_kwargs)
-    else:
-        with rt.no_grad():
-            reference(*sub, **reference_kwargs)
+    reference(*sub, **reference_kwargs)
 
 
 def step_tensor():

@@ -23,6 +23,7 @@ import warnings
 from collections import OrderedDict, defaultdict
 
 import rt_autograd as rt
+from rt_autograd._autograd import _set_grad_enabled, is_grad_enabled as _is_grad_enabled
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]
@@ -237,6 +238,16 @@ class Optimizer:
         if closure is not None:
             with rt.enable_grad():
                 loss = closure()
+        # as PyTorch: the update is not recorded unless the optimizer is differentiable
+        grad_was_enabled = _is_grad_enabled()
+        _set_grad_enabled(self.defaults.get("differentiable", False))
+        try:
+            self._update_all()
+        finally:
+            _set_grad_enabled(grad_was_enabled)
+        return loss
+
+    def _update_all(self):
         state = self.state
         for group in self.param_groups:
             params = []
@@ -254,7 +265,6 @@ class Optimizer:
                 states.append(s)
             if params:
                 self._update_group(group, params, grads, states)
-        return loss
 
     def _state_for(self, group, param):
         """The state dict of a parameter that has none yet: registered in ``self.state`` and
