@@ -181,3 +181,146 @@ def np_asgd(params, grads_per_step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, wei
             eta[i] = float(np.float32(lr / (1 + lambd * lr * t[i]) ** alpha))
             mu[i] = float(np.float32(1 / max(1, t[i] - t0)))
     return params
+
+
+@reference("Adamax")
+def np_adamax(params, grads_per_step, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+              maximize=False):
+    """PyTorch's Adamax algorithm box (Kingma & Ba 2015, section 7.1, with eps in the
+    infinity norm): u_t = max(beta2·u, |g| + eps), theta -= lr·m / ((1 - beta1^t)·u_t)."""
+    b1, b2 = betas
+    params = [p.astype(np.float64).copy() for p in params]
+    m = [np.zeros_like(p) for p in params]
+    u = [np.zeros_like(p) for p in params]
+    t = [0] * len(params)
+    for grads in grads_per_step:
+        for i, g in enumerate(grads):
+            if g is None:
+                continue
+            t[i] += 1
+            g = -g if maximize else g.copy()
+            g = g + weight_decay * params[i]
+            m[i] = b1 * m[i] + (1 - b1) * g
+            u[i] = np.maximum(b2 * u[i], np.abs(g) + eps)
+            params[i] = params[i] - lr * m[i] / ((1 - b1 ** t[i]) * u[i])
+    return params
+
+
+@reference("NAdam")
+def np_nadam(params, grads_per_step, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+             momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False):
+    """PyTorch's NAdam algorithm box (Dozat 2016): mu_t = beta1·(1 - ½·0.96^(t·psi)),
+    m_hat = mu_{t+1}·m / (1 - prod_{i<=t+1} mu_i) + (1 - mu_t)·g / (1 - prod_{i<=t} mu_i),
+    theta -= lr·m_hat / (sqrt(v / (1 - beta2^t)) + eps). PyTorch documents the running
+    product prod_{i<=t} mu_i as state['mu_product'], a float32 scalar: it is rounded to
+    float32 here too (the product of the next step is not stored, so it is not rounded)."""
+    b1, b2 = betas
+    params = [p.astype(np.float64).copy() for p in params]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    mu_product = [np.float32(1.0)] * len(params)
+    t = [0] * len(params)
+    for grads in grads_per_step:
+        for i, g in enumerate(grads):
+            if g is None:
+                continue
+            t[i] += 1
+            g = -g if maximize else g.copy()
+            if decoupled_weight_decay:
+                params[i] = params[i] - lr * weight_decay * params[i]
+            else:
+                g = g + weight_decay * params[i]
+            mu_t = b1 * (1 - 0.5 * 0.96 ** (t[i] * momentum_decay))
+            mu_next = b1 * (1 - 0.5 * 0.96 ** ((t[i] + 1) * momentum_decay))
+            mu_product[i] = np.float32(mu_product[i] * np.float32(mu_t))
+            prod_t = float(mu_product[i])
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            m_hat = mu_next * m[i] / (1 - prod_t * mu_next) + (1 - mu_t) * g / (1 - prod_t)
+            v_hat = v[i] / (1 - b2 ** t[i])
+            params[i] = params[i] - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return params
+
+
+@reference("RAdam")
+def np_radam(params, grads_per_step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+             decoupled_weight_decay=False, maximize=False):
+    """Liu et al. 2020, Algorithm 2 (PyTorch's RAdam box): the length of the approximated
+    SMA rho_t = rho_inf - 2·t·beta2^t / (1 - beta2^t); rectified Adam step when rho_t > 5,
+    else the bias-corrected momentum step."""
+    b1, b2 = betas
+    rho_inf = 2 / (1 - b2) - 1
+    params = [p.astype(np.float64).copy() for p in params]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    t = [0] * len(params)
+    for grads in grads_per_step:
+        for i, g in enumerate(grads):
+            if g is None:
+                continue
+            t[i] += 1
+            g = -g if maximize else g.copy()
+            if decoupled_weight_decay:
+                params[i] = params[i] - lr * weight_decay * params[i]
+            else:
+                g = g + weight_decay * params[i]
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            m_hat = m[i] / (1 - b1 ** t[i])
+            rho_t = rho_inf - 2 * t[i] * b2 ** t[i] / (1 - b2 ** t[i])
+            if rho_t > 5:
+                adaptive = math.sqrt(1 - b2 ** t[i]) / (np.sqrt(v[i]) + eps)
+                r_t = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                                / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+                params[i] = params[i] - lr * m_hat * adaptive * r_t
+            else:
+                params[i] = params[i] - lr * m_hat
+    return params
+
+
+@reference("Lion")
+def np_lion(params, grads_per_step, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0,
+            maximize=False):
+    """Chen et al. 2023, Algorithm 2: c = beta1·m + (1 - beta1)·g;
+    theta -= lr·(sign(c) + lambda·theta); m = beta2·m + (1 - beta2)·g."""
+    b1, b2 = betas
+    params = [p.astype(np.float64).copy() for p in params]
+    m = [np.zeros_like(p) for p in params]
+    for grads in grads_per_step:
+        for i, g in enumerate(grads):
+            if g is None:
+                continue
+            g = -g if maximize else g.copy()
+            c = b1 * m[i] + (1 - b1) * g
+            params[i] = params[i] - lr * (np.sign(c) + weight_decay * params[i])
+            m[i] = b2 * m[i] + (1 - b2) * g
+    return params
+
+
+@reference("LAMB")
+def np_lamb(params, grads_per_step, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0,
+            maximize=False):
+    """You et al. 2020, Algorithm 2 (phi the identity), one trust ratio per tensor:
+    r = m_hat / (sqrt(v_hat) + eps) + lambda·x, x -= lr·(||x|| / ||r||)·r, the ratio taken
+    as 1 when either norm is 0."""
+    b1, b2 = betas
+    params = [p.astype(np.float64).copy() for p in params]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    t = [0] * len(params)
+    for grads in grads_per_step:
+        for i, g in enumerate(grads):
+            if g is None:
+                continue
+            t[i] += 1
+            g = -g if maximize else g.copy()
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            m_hat = m[i] / (1 - b1 ** t[i])
+            v_hat = v[i] / (1 - b2 ** t[i])
+            r = m_hat / (np.sqrt(v_hat) + eps) + weight_decay * params[i]
+            x_norm = np.linalg.norm(params[i])
+            r_norm = np.linalg.norm(r)
+            trust = x_norm / r_norm if x_norm > 0 and r_norm > 0 else 1.0
+            params[i] = params[i] - lr * trust * r
+    return params

@@ -22,6 +22,8 @@ RMSPROP_KEYS = ("step", "square_avg")
 ADADELTA_KEYS = ("step", "square_avg", "acc_delta")
 RPROP_KEYS = ("step", "prev", "step_size")
 ASGD_KEYS = ("step", "eta", "mu", "ax")
+ADAMAX_KEYS = ("step", "exp_avg", "exp_inf")
+NADAM_KEYS = ("step", "mu_product", "exp_avg", "exp_avg_sq")
 
 CASES = [
     Case("SGD", dict(lr=0.1)),
@@ -56,4 +58,23 @@ CASES = [
     Case("ASGD", dict(), ASGD_KEYS),
     Case("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=3, weight_decay=0.01), ASGD_KEYS),
     Case("ASGD", dict(lr=0.02, lambd=1e-3, t0=0.5, maximize=True), ASGD_KEYS),
+    Case("Adamax", dict(lr=0.01), ADAMAX_KEYS),
+    Case("Adamax", dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1), ADAMAX_KEYS),
+    Case("Adamax", dict(lr=0.01, weight_decay=0.05, maximize=True), ADAMAX_KEYS),
+    Case("NAdam", dict(lr=0.01), NADAM_KEYS),
+    Case("NAdam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1,
+                       momentum_decay=0.01), NADAM_KEYS),
+    Case("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True),
+         NADAM_KEYS),
+    Case("NAdam", dict(lr=0.02, momentum_decay=0.0), NADAM_KEYS),
+    Case("RAdam", dict(lr=0.01), ADAM_KEYS),
+    Case("RAdam", dict(lr=0.01, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1), ADAM_KEYS),
+    Case("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True),
+         ADAM_KEYS),
+    Case("Lion", dict(), ("exp_avg",)),
+    Case("Lion", dict(lr=0.01, betas=(0.8, 0.95), weight_decay=0.1), ("exp_avg",)),
+    Case("Lion", dict(lr=0.005, weight_decay=0.5, maximize=True), ("exp_avg",)),
+    Case("LAMB", dict(), ADAM_KEYS),
+    Case("LAMB", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-8, weight_decay=0.1), ADAM_KEYS),
+    Case("LAMB", dict(lr=0.005, weight_decay=0.01, maximize=True), ADAM_KEYS),
 ]

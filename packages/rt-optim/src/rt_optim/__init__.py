@@ -9,8 +9,13 @@ from rt_optim import lr_scheduler  # noqa: F401
 from rt_optim.adadelta import Adadelta
 from rt_optim.adagrad import Adagrad
 from rt_optim.adam import Adam, AdamW
+from rt_optim.adamax import Adamax
 from rt_optim.asgd import ASGD
+from rt_optim.lamb import LAMB
+from rt_optim.lion import Lion
+from rt_optim.nadam import NAdam
 from rt_optim.optimizer import Optimizer
+from rt_optim.radam import RAdam
 from rt_optim.rmsprop import RMSprop
 from rt_optim.rprop import Rprop
 from rt_optim.sgd import SGD
@@ -18,4 +23,5 @@ from rt_optim.sgd import SGD
 __version__ = "0.1.0"
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW",
-           "RMSprop", "Adagrad", "Adadelta", "Rprop", "ASGD", "lr_scheduler"]
+           "RMSprop", "Adagrad", "Adadelta", "Rprop", "ASGD",
+           "Adamax", "NAdam", "RAdam", "Lion", "LAMB", "lr_scheduler"]
