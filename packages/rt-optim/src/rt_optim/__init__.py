@@ -12,6 +12,8 @@ from rt_optim.adam import Adam, AdamW
 from rt_optim.adamax import Adamax
 from rt_optim.asgd import ASGD
 from rt_optim.lamb import LAMB
+from rt_optim.factory import OptimizerFactory
+from rt_optim.lbfgs import LBFGS
 from rt_optim.lion import Lion
 from rt_optim.nadam import NAdam
 from rt_optim.optimizer import Optimizer
@@ -22,6 +24,6 @@ from rt_optim.sgd import SGD
 
 __version__ = "0.1.0"
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LBFGS", "OptimizerFactory",
            "RMSprop", "Adagrad", "Adadelta", "Rprop", "ASGD",
            "Adamax", "NAdam", "RAdam", "Lion", "LAMB", "lr_scheduler"]
