@@ -143,3 +143,22 @@ def test_a_torch_state_dict_continues_identically_in_rt(name, kwargs):
     for tp, rp in zip(t_params, r_params):
         np.testing.assert_allclose(rp.detach().numpy(), tp.detach().numpy(), rtol=1e-10,
                                    atol=1e-12)
+
+
+@pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
+def test_complex_parameters_match_torch(name, kwargs):
+    """PyTorch updates a complex parameter as the pairs of reals it holds; so does rt."""
+    rng = np.random.default_rng(5)
+    z = (rng.standard_normal(6) + 1j * rng.standard_normal(6)).astype(np.complex128)
+    tp = torch.from_numpy(z.copy()).requires_grad_()
+    rp = rt.tensor(z.copy(), requires_grad=True)
+    t_opt = getattr(torch.optim, name)([tp], **kwargs)
+    r_opt = getattr(rt_optim, name)([rp], **kwargs)
+    for _ in range(8):
+        g = rng.standard_normal(6) + 1j * rng.standard_normal(6)
+        tp.grad = torch.from_numpy(g.copy())
+        rp.grad = rt.tensor(g.copy())
+        t_opt.step()
+        r_opt.step()
+    np.testing.assert_allclose(rp.detach().numpy(), tp.detach().numpy(), rtol=1e-10,
+                               atol=1e-12)

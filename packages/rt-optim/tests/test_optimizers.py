@@ -174,3 +174,22 @@ def test_kernel_bumps_the_version_as_an_inplace_op(case):
     v = p._version
     opt.step()
     assert p._version > v
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_complex_parameters_are_updated_as_pairs_of_reals(case):
+    """PyTorch's optimizers treat a complex parameter as the real pairs it holds
+    (view_as_real): the same steps on a complex64 parameter and on its float32 pair view."""
+    z = np.array([1 + 2j, -0.5 + 1j, 0.25 - 3j], dtype=np.complex64)
+    zc = rt.tensor(z, requires_grad=True)
+    zr = rt.tensor(np.stack([z.real, z.imag], -1), requires_grad=True)
+    opt_c, opt_r = _make(case, [zc]), _make(case, [zr])
+    for t in range(5):
+        g = (np.array([0.3 - 1j, 2 + 0.5j, -1 + 0.1j]) * (t + 1) * (-1) ** t).astype(np.complex64)
+        zc.grad = rt.tensor(g)
+        zr.grad = rt.tensor(np.stack([g.real, g.imag], -1))
+        opt_c.step()
+        opt_r.step()
+    got = zc.detach().numpy()
+    np.testing.assert_allclose(np.stack([got.real, got.imag], -1), zr.detach().numpy(),
+                               rtol=1e-6, atol=1e-7)

@@ -2,6 +2,8 @@
 the fallback, and the per-parameter state every Adam-like optimizer starts from."""
 import rt_autograd as rt
 
+from rt_optim import _fused
+
 
 def use_reference(group):
     """The readable tensor-op formula instead of the fused kernel: asked for with
@@ -14,6 +16,9 @@ def run(kernel, reference, group, lists, kernel_args, reference_kwargs):
     """Update one group: ``kernel(*lists, *kernel_args)`` for the tensors it takes, then
     ``reference(*sublists, **reference_kwargs)`` for those it skipped (not contiguous, not
     float32/float64) or for all of them when the group asks for the reference."""
+    # PyTorch updates a complex parameter as the pairs of reals it holds (view_as_real of
+    # parameter, gradient and state), for every optimizer
+    lists = _fused.view_complex_as_real(lists)
     if use_reference(group):
         skipped = range(len(lists[0]))
     else:

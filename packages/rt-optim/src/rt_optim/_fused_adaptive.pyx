@@ -15,39 +15,8 @@ computes them in Python floats.
 include "_kernel_base.pxi"
 
 from libc.stdlib cimport malloc, free
-from rt_tensor._types cimport DT_COMPLEX64, DT_COMPLEX128
 
 __all__ = []
-
-
-cdef inline bint _is_complex(object obj) noexcept:
-    if not isinstance(obj, Tensor):
-        return False
-    cdef int dtype = (<Tensor>obj)._dtype
-    return dtype == DT_COMPLEX64 or dtype == DT_COMPLEX128
-
-
-cdef object _real_view(object tensor):
-    if not _is_complex(tensor):
-        return tensor
-    real = tensor.real
-    return real.as_strided(tuple(tensor.shape) + (2,), tuple(real.stride()) + (1,),
-                           real.storage_offset())
-
-
-def view_complex_as_real(list lists):
-    """PyTorch's optimizers update a complex parameter as the pairs of reals it holds
-    (``torch.view_as_real`` of parameter, gradient and state): ``lists`` (params first, then
-    grads, state buffers, ...; None for an unused list) with every complex tensor replaced
-    by that view, which the kernels take like any float tensor. ``lists`` itself when no
-    parameter is complex (the usual case, one dtype test per parameter)."""
-    cdef object p
-    for p in lists[0]:
-        if _is_complex(p):
-            break
-    else:
-        return lists
-    return [None if lst is None else [_real_view(x) for x in lst] for lst in lists]
 
 
 cdef double _scale_scalar(object tensor, double factor) except? -1.0:

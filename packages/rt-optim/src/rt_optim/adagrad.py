@@ -60,7 +60,9 @@ class Adagrad(Optimizer):
     @staticmethod
     def _fill_state(param, state, initial_value):
         state["step"] = _common.step_tensor()
-        state["sum"] = rt.full_like(param, initial_value)
+        # a complex parameter is two independent reals: both parts start at the value
+        state["sum"] = rt.full_like(param, complex(initial_value, initial_value)
+                                    if param.is_complex() else initial_value)
 
     def _init_state(self, group, param, state):
         self._fill_state(param, state, self.defaults["initial_accumulator_value"])

@@ -60,7 +60,6 @@ class LAMB(Optimizer):
         hyper = dict(lr=_common.scalar(group["lr"]), beta1=beta1, beta2=beta2,
                      eps=group["eps"], weight_decay=group["weight_decay"],
                      maximize=group["maximize"])
-        lists = _fused_adaptive.view_complex_as_real(lists)
         _common.run(_fused_adaptive.lamb, lamb_reference, group, lists,
                     tuple(hyper.values()), dict(hyper, differentiable=group["differentiable"]))
 

@@ -53,7 +53,6 @@ class Lion(Optimizer):
         lists = [params, grads, [s["exp_avg"] for s in states]]
         hyper = dict(lr=_common.scalar(group["lr"]), beta1=beta1, beta2=beta2,
                      weight_decay=group["weight_decay"], maximize=group["maximize"])
-        lists = _fused_adaptive.view_complex_as_real(lists)
         _common.run(_fused_adaptive.lion, lion_reference, group, lists,
                     tuple(hyper.values()), hyper)
 

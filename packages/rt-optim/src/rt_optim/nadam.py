@@ -69,7 +69,6 @@ class NAdam(Optimizer):
                      weight_decay=group["weight_decay"], momentum_decay=group["momentum_decay"],
                      eps=group["eps"], decoupled=group["decoupled_weight_decay"],
                      maximize=group["maximize"])
-        lists = _fused_adaptive.view_complex_as_real(lists)
         _common.run(_fused_adaptive.nadam, nadam_reference, group, lists,
                     tuple(hyper.values()), dict(hyper, differentiable=group["differentiable"]))
 

@@ -66,7 +66,6 @@ class RAdam(Optimizer):
         hyper = dict(lr=_common.scalar(group["lr"]), beta1=beta1, beta2=beta2,
                      weight_decay=group["weight_decay"], eps=group["eps"],
                      decoupled=group["decoupled_weight_decay"], maximize=group["maximize"])
-        lists = _fused_adaptive.view_complex_as_real(lists)
         _common.run(_fused_adaptive.radam, radam_reference, group, lists,
                     tuple(hyper.values()), hyper)
 

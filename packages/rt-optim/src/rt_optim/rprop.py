@@ -45,8 +45,11 @@ class Rprop(Optimizer):
     def _init_state(self, group, param, state):
         state["step"] = _common.step_tensor()
         state["prev"] = rt.zeros_like(param)
-        # PyTorch shapes it after the gradient (the same shape and dtype as the parameter)
-        state["step_size"] = rt.full_like(param.grad, _common.scalar(group["lr"]))
+        # PyTorch shapes it after the gradient (the same shape and dtype as the parameter); a
+        # complex parameter is two independent reals, so both parts start at lr
+        lr = _common.scalar(group["lr"])
+        state["step_size"] = rt.full_like(param.grad, complex(lr, lr) if param.is_complex()
+                                          else lr)
 
     def _update_group(self, group, params, grads, states):
         etaminus, etaplus = group["etas"]
