@@ -3,9 +3,10 @@
 tensor of a parameter group in one call (multi-tensor), float32 and float64, no temporaries.
 
 This module holds SGD and Adam/AdamW; ``_fused_*.pyx`` hold the others, all built on
-``_kernel_base.pxi``. Each optimizer has one ``def`` taking lists (params, grads, one list per state buffer,
-the per-parameter ``step`` tensors) and the group's hyper-parameters, and an element loop
-``<name>_loop`` templated on the float type. The loop does, per element, what the readable
+``_kernel_base.pxi``. Each optimizer has one ``def`` taking lists (params, grads, one list
+per state buffer, the per-parameter ``step`` tensors) and the group's hyper-parameters, and
+an element loop in C (``_fused_loops.h``, on ``rt_optim_loops.h``: compiled for AVX-512,
+AVX2 and the baseline, chosen at load time) that does, per element, what the readable
 reference in ``rt_optim/<optimizer>.py`` does with tensor ops, in the same order of float
 operations (so float32 results round as PyTorch's single-tensor implementation does).
 
@@ -53,36 +54,24 @@ def view_complex_as_real(list lists):
     return [None if lst is None else [_real_view(x) for x in lst] for lst in lists]
 
 
+cdef extern from "_fused_loops.h" nogil:
+    void rto_sgd_float(float* p, const float* g, float* buf, const double* h, int flags,
+                       index_t b, index_t e)
+    void rto_sgd_double(double* p, const double* g, double* buf, const double* h, int flags,
+                        index_t b, index_t e)
+    void rto_adam_float(float* p, const float* g, float* m, float* v, float* vmax,
+                        const double* h, int flags, index_t b, index_t e)
+    void rto_adam_double(double* p, const double* g, double* m, double* v, double* vmax,
+                         const double* h, int flags, index_t b, index_t e)
+
+
 # ---- SGD ----------------------------------------------------------------------------------
-# h: 0 lr, 1 momentum, 2 dampening, 3 weight_decay; flags: 1 maximize, 2 nesterov,
-# 4 momentum on, 8 first step (buffer = d_p)
-cdef inline void sgd_loop(real* p, const real* g, real* buf, const double* h, int flags,
-                          index_t b, index_t e) noexcept nogil:
-    cdef real lr = <real>h[0], momentum = <real>h[1], damp = <real>(1.0 - h[2])
-    cdef real wd = <real>h[3], d
-    cdef index_t i
-    for i in range(b, e):
-        d = -g[i] if flags & 1 else g[i]
-        if wd != 0:
-            d = d + wd * p[i]
-        if flags & 4:
-            if flags & 8:
-                buf[i] = d
-            else:
-                buf[i] = buf[i] * momentum + damp * d
-            if flags & 2:
-                d = d + momentum * buf[i]
-            else:
-                d = buf[i]
-        p[i] = p[i] + (-lr) * d
-
-
 cdef void sgd_task(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef Job* j = <Job*>ctx
     if j.dtype == DT_FLOAT32:
-        sgd_loop[float](<float*>j.p, <const float*>j.g, <float*>j.s[0], j.h, j.flags, b, e)
+        rto_sgd_float(<float*>j.p, <const float*>j.g, <float*>j.s[0], j.h, j.flags, b, e)
     else:
-        sgd_loop[double](<double*>j.p, <const double*>j.g, <double*>j.s[0], j.h, j.flags, b, e)
+        rto_sgd_double(<double*>j.p, <const double*>j.g, <double*>j.s[0], j.h, j.flags, b, e)
 
 
 def sgd(list params, list grads, list momentum_buffers, list fresh, double lr, double momentum,
@@ -106,49 +95,26 @@ def sgd(list params, list grads, list momentum_buffers, list fresh, double lr, d
         job.h[1] = momentum
         job.h[2] = dampening
         job.h[3] = weight_decay
-        job.flags = (1 if maximize else 0) | (2 if nesterov else 0) | (4 if use_momentum else 0)
+        job.h[4] = -1.0 if maximize else 1.0
+        # flags of _fused_loops.h: 1 weight decay, 2 momentum, 4 first step, 8 nesterov
+        job.flags = ((1 if weight_decay != 0 else 0) | (2 if use_momentum else 0)
+                     | (8 if nesterov and use_momentum else 0))
         if use_momentum and fresh[i]:
-            job.flags |= 8
+            job.flags |= 4
         with nogil:
             _launch(&job, sgd_task)
     return skipped
 
 
 # ---- Adam, AdamW ----------------------------------------------------------------------------
-# h: 0 1-beta1, 1 beta2, 2 1-beta2, 3 weight_decay (L2 form), 4 decay factor 1-lr·wd
-# (decoupled form), 5 bias_correction2_sqrt, 6 eps, 7 -step_size
-# flags: 1 maximize, 2 amsgrad, 4 L2 weight decay, 8 decoupled weight decay
-cdef inline void adam_loop(real* p, const real* g, real* m, real* v, real* vmax,
-                           const double* h, int flags, index_t b, index_t e) noexcept nogil:
-    cdef real w1 = <real>h[0], beta2 = <real>h[1], w2 = <real>h[2], wd = <real>h[3]
-    cdef real decay = <real>h[4], bc2_sqrt = <real>h[5], eps = <real>h[6]
-    cdef real neg_step = <real>h[7], d, denom, vv
-    cdef index_t i
-    for i in range(b, e):
-        d = -g[i] if flags & 1 else g[i]
-        if flags & 8:
-            p[i] = p[i] * decay
-        elif flags & 4:
-            d = d + wd * p[i]
-        m[i] = _lerp(m[i], d, w1)
-        v[i] = v[i] * beta2 + w2 * d * d
-        vv = v[i]
-        if flags & 2:
-            if vv > vmax[i] or vv != vv:   # torch.maximum: NaN wins
-                vmax[i] = vv
-            vv = vmax[i]
-        denom = _sqrt(vv) / bc2_sqrt + eps
-        p[i] = p[i] + neg_step * m[i] / denom
-
-
 cdef void adam_task(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef Job* j = <Job*>ctx
     if j.dtype == DT_FLOAT32:
-        adam_loop[float](<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
-                         <float*>j.s[2], j.h, j.flags, b, e)
+        rto_adam_float(<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
+                       <float*>j.s[2], j.h, j.flags, b, e)
     else:
-        adam_loop[double](<double*>j.p, <const double*>j.g, <double*>j.s[0], <double*>j.s[1],
-                          <double*>j.s[2], j.h, j.flags, b, e)
+        rto_adam_double(<double*>j.p, <const double*>j.g, <double*>j.s[0], <double*>j.s[1],
+                        <double*>j.s[2], j.h, j.flags, b, e)
 
 
 def adam(list params, list grads, list exp_avgs, list exp_avg_sqs, list max_exp_avg_sqs,
@@ -163,6 +129,7 @@ def adam(list params, list grads, list exp_avgs, list exp_avg_sqs, list max_exp_
     cdef Job job
     cdef list skipped = None
     cdef double step
+    cdef bint l2 = weight_decay != 0 and not decoupled
     for i in range(n):
         if not _bind(&job, params[i], grads[i], (exp_avgs[i], exp_avg_sqs[i],
                      max_exp_avg_sqs[i] if amsgrad else None)):
@@ -175,12 +142,14 @@ def adam(list params, list grads, list exp_avgs, list exp_avg_sqs, list max_exp_
         job.h[1] = beta2
         job.h[2] = 1.0 - beta2
         job.h[3] = weight_decay
-        job.h[4] = 1.0 - lr * weight_decay
+        job.h[4] = 1.0 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0
         job.h[5] = sqrt(1.0 - pow(beta2, step))
         job.h[6] = eps
         job.h[7] = -(lr / (1.0 - pow(beta1, step)))
-        job.flags = ((1 if maximize else 0) | (2 if amsgrad else 0)
-                     | ((8 if decoupled else 4) if weight_decay != 0 else 0))
+        job.h[8] = -1.0 if maximize else 1.0
+        # flags of _fused_loops.h: 1 L2 weight decay, 2 amsgrad, 4 lerp weight >= 0.5
+        job.flags = ((1 if l2 else 0) | (2 if amsgrad else 0)
+                     | (4 if fabs(1.0 - beta1) >= 0.5 else 0))
         with nogil:
             _launch(&job, adam_task)
     return skipped
