@@ -49,6 +49,30 @@ def test_integer_power_rules():
     assert (rtt.tensor([4]) ** 0.5).tolist() == [2.0]
 
 
+SPECIAL_VALUES = [0.0, -0.0, 1.5, -2.25, 3e-20, 7e30, np.inf, -np.inf, np.nan]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("exponent,expected", [
+    (2, lambda x: x * x), (2.0, lambda x: x * x), (3, lambda x: x * x * x),
+    (0.5, np.sqrt), (-0.5, lambda x: 1 / np.sqrt(x)), (-1, lambda x: 1 / x),
+    (-2, lambda x: 1 / (x * x)), (1, lambda x: x), (2.5, lambda x: x ** 2.5),
+])
+def test_scalar_powers_computed_as_pytorch_does(dtype, exponent, expected):
+    """x ** 2, 3, 0.5, -0.5, -1, -2, 1 are products, square roots and reciprocals, as in
+    PyTorch (so sqrt(-0.) = -0. and (-inf) ** 0.5 = nan); other exponents use pow."""
+    x = np.array(SPECIAL_VALUES + list(np.linspace(-3, 3, 40)), dtype=dtype)
+    with np.errstate(all="ignore"):
+        want = expected(x).astype(dtype)
+    got = (rtt.from_numpy(x) ** exponent).numpy()
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(np.signbit(got[~np.isnan(got)]), np.signbit(want[~np.isnan(want)]))
+    np.testing.assert_allclose(got, want, rtol=2e-7 if dtype == "float32" else 1e-15)
+    strided = rtt.from_numpy(np.stack([x, x])).t()       # a non-contiguous operand
+    np.testing.assert_allclose(rtt.pow(strided, exponent).numpy(), np.stack([want, want]).T,
+                               rtol=2e-7 if dtype == "float32" else 1e-15)
+
+
 def test_shifts_and_bitwise():
     a = rtt.tensor([1, -8, 3], dtype=rtt.int32)
     assert (a << 2).tolist() == [4, -32, 12]
