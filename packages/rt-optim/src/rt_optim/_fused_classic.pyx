@@ -5,10 +5,11 @@ call, float32 and float64, no temporaries.
 
 The same pattern as ``_fused.pyx`` (``_kernel_base.pxi``): each optimizer has a ``def``
 taking lists (params, grads, one list per state buffer, the per-parameter ``step`` tensors)
-and the group's hyper-parameters, and an element loop ``<name>_loop`` templated on the float
-type that does, per element, what the readable reference in ``rt_optim/<optimizer>.py`` does
-with tensor ops, in PyTorch's single-tensor order of float operations. Every ``def`` returns
-the indices of the tensors it skipped (not contiguous, not float32/float64, ...) or None; the
+and the group's hyper-parameters, and an element loop in C (``_fused_classic_loops.h``, on
+``rt_optim_loops.h``: compiled for AVX-512, AVX2 and the baseline, chosen at load time) that
+does, per element, what the readable reference in ``rt_optim/<optimizer>.py`` does with
+tensor ops, in PyTorch's single-tensor order of float operations. Every ``def`` returns the
+indices of the tensors it skipped (not contiguous, not float32/float64, ...) or None; the
 caller applies the reference formula to those.
 """
 include "_kernel_base.pxi"
@@ -53,40 +54,46 @@ cdef inline list _skip(list skipped, Py_ssize_t i):
     return skipped
 
 
+cdef inline bint _lerp_big(int dtype, double weight) noexcept:
+    """Whether the element loops' lerp takes its |weight| >= 0.5 form: decided on the weight
+    rounded to the tensor's type, as the loop sees it."""
+    if dtype == DT_FLOAT32:
+        return fabs(<float>weight) >= 0.5
+    return fabs(weight) >= 0.5
+
+
+cdef extern from "_fused_classic_loops.h" nogil:
+    void rto_rmsprop_float(float* p, const float* g, float* sq, float* gavg, float* buf,
+                           const double* h, int flags, index_t b, index_t e)
+    void rto_rmsprop_double(double* p, const double* g, double* sq, double* gavg, double* buf,
+                            const double* h, int flags, index_t b, index_t e)
+    void rto_adagrad_float(float* p, const float* g, float* acc, const double* h, int flags,
+                           index_t b, index_t e)
+    void rto_adagrad_double(double* p, const double* g, double* acc, const double* h,
+                            int flags, index_t b, index_t e)
+    void rto_adadelta_float(float* p, const float* g, float* sq, float* acc, const double* h,
+                            int flags, index_t b, index_t e)
+    void rto_adadelta_double(double* p, const double* g, double* sq, double* acc,
+                             const double* h, int flags, index_t b, index_t e)
+    void rto_rprop_float(float* p, const float* g, float* prev, float* step_size,
+                         const double* h, index_t b, index_t e)
+    void rto_rprop_double(double* p, const double* g, double* prev, double* step_size,
+                          const double* h, index_t b, index_t e)
+    void rto_asgd_float(float* p, const float* g, float* ax, const double* h, int flags,
+                        index_t b, index_t e)
+    void rto_asgd_double(double* p, const double* g, double* ax, const double* h, int flags,
+                         index_t b, index_t e)
+
+
 # ---- RMSprop --------------------------------------------------------------------------------
-# h: 0 alpha, 1 1-alpha, 2 eps, 3 weight_decay, 4 momentum, 5 -lr
-# flags: 1 maximize, 2 centered, 4 momentum buffer, 8 weight decay
-cdef inline void rmsprop_loop(real* p, const real* g, real* sq, real* gavg, real* buf,
-                              const double* h, int flags, index_t b, index_t e) noexcept nogil:
-    cdef real alpha = <real>h[0], w = <real>h[1], eps = <real>h[2], wd = <real>h[3]
-    cdef real momentum = <real>h[4], neg_lr = <real>h[5], d, avg
-    cdef index_t i
-    for i in range(b, e):
-        d = -g[i] if flags & 1 else g[i]
-        if flags & 8:
-            d = d + wd * p[i]
-        sq[i] = sq[i] * alpha + w * d * d
-        if flags & 2:
-            gavg[i] = _lerp(gavg[i], d, w)
-            avg = _sqrt(sq[i] + (<real>-1.0) * gavg[i] * gavg[i])
-        else:
-            avg = _sqrt(sq[i])
-        avg = avg + eps
-        if flags & 4:
-            buf[i] = buf[i] * momentum + d / avg
-            p[i] = p[i] + neg_lr * buf[i]
-        else:
-            p[i] = p[i] + neg_lr * d / avg
-
-
 cdef void rmsprop_task(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef Job* j = <Job*>ctx
     if j.dtype == DT_FLOAT32:
-        rmsprop_loop[float](<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
-                            <float*>j.s[2], j.h, j.flags, b, e)
+        rto_rmsprop_float(<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
+                          <float*>j.s[2], j.h, j.flags, b, e)
     else:
-        rmsprop_loop[double](<double*>j.p, <const double*>j.g, <double*>j.s[0],
-                             <double*>j.s[1], <double*>j.s[2], j.h, j.flags, b, e)
+        rto_rmsprop_double(<double*>j.p, <const double*>j.g, <double*>j.s[0],
+                           <double*>j.s[1], <double*>j.s[2], j.h, j.flags, b, e)
 
 
 def rmsprop(list params, list grads, list square_avgs, list grad_avgs, list momentum_buffers,
@@ -114,35 +121,25 @@ def rmsprop(list params, list grads, list square_avgs, list grad_avgs, list mome
         job.h[3] = weight_decay
         job.h[4] = momentum
         job.h[5] = -lr
-        job.flags = ((1 if maximize else 0) | (2 if centered else 0)
-                     | (4 if use_momentum else 0) | (8 if weight_decay != 0 else 0))
+        job.h[6] = -1.0 if maximize else 1.0
+        # flags of _fused_classic_loops.h: 1 centered, 2 momentum buffer, 4 weight decay,
+        # 8 lerp weight >= 0.5
+        job.flags = ((1 if centered else 0) | (2 if use_momentum else 0)
+                     | (4 if weight_decay != 0 else 0)
+                     | (8 if _lerp_big(job.dtype, 1.0 - alpha) else 0))
         with nogil:
             _launch(&job, rmsprop_task)
     return skipped
 
 
 # ---- Adagrad --------------------------------------------------------------------------------
-# h: 0 weight_decay, 1 eps, 2 -clr (the decayed learning rate); flags: 1 maximize, 2 wd
-cdef inline void adagrad_loop(real* p, const real* g, real* acc, const double* h, int flags,
-                              index_t b, index_t e) noexcept nogil:
-    cdef real wd = <real>h[0], eps = <real>h[1], neg_clr = <real>h[2], d, std
-    cdef index_t i
-    for i in range(b, e):
-        d = -g[i] if flags & 1 else g[i]
-        if flags & 2:
-            d = d + wd * p[i]
-        acc[i] = acc[i] + d * d
-        std = _sqrt(acc[i]) + eps
-        p[i] = p[i] + neg_clr * d / std
-
-
 cdef void adagrad_task(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef Job* j = <Job*>ctx
     if j.dtype == DT_FLOAT32:
-        adagrad_loop[float](<float*>j.p, <const float*>j.g, <float*>j.s[0], j.h, j.flags, b, e)
+        rto_adagrad_float(<float*>j.p, <const float*>j.g, <float*>j.s[0], j.h, j.flags, b, e)
     else:
-        adagrad_loop[double](<double*>j.p, <const double*>j.g, <double*>j.s[0], j.h, j.flags,
-                             b, e)
+        rto_adagrad_double(<double*>j.p, <const double*>j.g, <double*>j.s[0], j.h, j.flags,
+                           b, e)
 
 
 def adagrad(list params, list grads, list state_sums, list steps, double lr, double lr_decay,
@@ -162,40 +159,22 @@ def adagrad(list params, list grads, list state_sums, list steps, double lr, dou
         job.h[0] = weight_decay
         job.h[1] = eps
         job.h[2] = -(lr / (1.0 + (step - 1.0) * lr_decay))
-        job.flags = (1 if maximize else 0) | (2 if weight_decay != 0 else 0)
+        job.h[3] = -1.0 if maximize else 1.0
+        job.flags = 1 if weight_decay != 0 else 0      # _fused_classic_loops.h: weight decay
         with nogil:
             _launch(&job, adagrad_task)
     return skipped
 
 
 # ---- Adadelta -------------------------------------------------------------------------------
-# h: 0 rho, 1 1-rho, 2 eps, 3 weight_decay, 4 -lr; flags: 1 maximize, 2 wd
-cdef inline void adadelta_loop(real* p, const real* g, real* sq, real* acc, const double* h,
-                               int flags, index_t b, index_t e) noexcept nogil:
-    cdef real rho = <real>h[0], w = <real>h[1], eps = <real>h[2], wd = <real>h[3]
-    cdef real neg_lr = <real>h[4], d, std, delta
-    cdef index_t i
-    for i in range(b, e):
-        d = -g[i] if flags & 1 else g[i]
-        if flags & 2:
-            d = d + wd * p[i]
-        sq[i] = sq[i] * rho + w * d * d
-        std = _sqrt(sq[i] + eps)
-        delta = _sqrt(acc[i] + eps)
-        delta = delta / std
-        delta = delta * d
-        acc[i] = acc[i] * rho + w * delta * delta
-        p[i] = p[i] + neg_lr * delta
-
-
 cdef void adadelta_task(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef Job* j = <Job*>ctx
     if j.dtype == DT_FLOAT32:
-        adadelta_loop[float](<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
-                             j.h, j.flags, b, e)
+        rto_adadelta_float(<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
+                           j.h, j.flags, b, e)
     else:
-        adadelta_loop[double](<double*>j.p, <const double*>j.g, <double*>j.s[0],
-                              <double*>j.s[1], j.h, j.flags, b, e)
+        rto_adadelta_double(<double*>j.p, <const double*>j.g, <double*>j.s[0],
+                            <double*>j.s[1], j.h, j.flags, b, e)
 
 
 def adadelta(list params, list grads, list square_avgs, list acc_deltas, list steps, double lr,
@@ -216,54 +195,22 @@ def adadelta(list params, list grads, list square_avgs, list acc_deltas, list st
         job.h[2] = eps
         job.h[3] = weight_decay
         job.h[4] = -lr
-        job.flags = (1 if maximize else 0) | (2 if weight_decay != 0 else 0)
+        job.h[5] = -1.0 if maximize else 1.0
+        job.flags = 1 if weight_decay != 0 else 0      # _fused_classic_loops.h: weight decay
         with nogil:
             _launch(&job, adadelta_task)
     return skipped
 
 
 # ---- Rprop ----------------------------------------------------------------------------------
-# h: 0 etaplus, 1 etaminus, 2 step_size_min, 3 step_size_max; flags: 1 maximize
-cdef inline void rprop_loop(real* p, const real* g, real* prev, real* step_size,
-                            const double* h, int flags, index_t b, index_t e) noexcept nogil:
-    # PyTorch builds a tensor of factors in the parameter's dtype: sign(d·prev) (0 for NaN),
-    # then >0 -> etaplus, <0 -> etaminus, ==0 -> 1, and zeroes d where the factor equals
-    # etaminus; the same sequence on the rounded factors keeps its edge cases (an etaminus
-    # that rounds to 0 or 1 in float32).
-    cdef real etaplus = <real>h[0], etaminus = <real>h[1]
-    cdef real lo = <real>h[2], hi = <real>h[3], d, prod, factor, size
-    cdef index_t i
-    for i in range(b, e):
-        d = -g[i] if flags & 1 else g[i]
-        prod = d * prev[i]
-        if prod > 0:
-            factor = etaplus
-        elif prod < 0:
-            factor = etaminus
-        else:
-            factor = 0
-        if factor == 0:
-            factor = 1
-        size = step_size[i] * factor
-        if size < lo:          # clamp, NaN passing through as in torch.clamp
-            size = lo
-        if size > hi:
-            size = hi
-        step_size[i] = size
-        if factor == etaminus:
-            d = 0
-        p[i] = p[i] + (<real>-1.0) * ((d > 0) - (d < 0)) * size
-        prev[i] = d
-
-
 cdef void rprop_task(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef Job* j = <Job*>ctx
     if j.dtype == DT_FLOAT32:
-        rprop_loop[float](<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
-                          j.h, j.flags, b, e)
+        rto_rprop_float(<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
+                        j.h, b, e)
     else:
-        rprop_loop[double](<double*>j.p, <const double*>j.g, <double*>j.s[0], <double*>j.s[1],
-                           j.h, j.flags, b, e)
+        rto_rprop_double(<double*>j.p, <const double*>j.g, <double*>j.s[0], <double*>j.s[1],
+                         j.h, b, e)
 
 
 def rprop(list params, list grads, list prevs, list step_sizes, list steps, double etaminus,
@@ -284,37 +231,19 @@ def rprop(list params, list grads, list prevs, list step_sizes, list steps, doub
         job.h[1] = etaminus
         job.h[2] = step_size_min
         job.h[3] = step_size_max
-        job.flags = 1 if maximize else 0
+        job.h[4] = -1.0 if maximize else 1.0
         with nogil:
             _launch(&job, rprop_task)
     return skipped
 
 
 # ---- ASGD -----------------------------------------------------------------------------------
-# h: 0 weight_decay, 1 decay factor 1-lambd·eta, 2 -eta, 3 mu
-# flags: 1 maximize, 2 wd, 4 averaging (mu != 1; else ax = p)
-cdef inline void asgd_loop(real* p, const real* g, real* ax, const double* h, int flags,
-                           index_t b, index_t e) noexcept nogil:
-    cdef real wd = <real>h[0], decay = <real>h[1], neg_eta = <real>h[2], mu = <real>h[3], d
-    cdef index_t i
-    for i in range(b, e):
-        d = -g[i] if flags & 1 else g[i]
-        if flags & 2:
-            d = d + wd * p[i]
-        p[i] = p[i] * decay
-        p[i] = p[i] + neg_eta * d
-        if flags & 4:
-            ax[i] = ax[i] + (p[i] - ax[i]) * mu
-        else:
-            ax[i] = p[i]
-
-
 cdef void asgd_task(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef Job* j = <Job*>ctx
     if j.dtype == DT_FLOAT32:
-        asgd_loop[float](<float*>j.p, <const float*>j.g, <float*>j.s[0], j.h, j.flags, b, e)
+        rto_asgd_float(<float*>j.p, <const float*>j.g, <float*>j.s[0], j.h, j.flags, b, e)
     else:
-        asgd_loop[double](<double*>j.p, <const double*>j.g, <double*>j.s[0], j.h, j.flags, b, e)
+        rto_asgd_double(<double*>j.p, <const double*>j.g, <double*>j.s[0], j.h, j.flags, b, e)
 
 
 def asgd(list params, list grads, list axs, list mus, list etas, list steps, double lr,
@@ -340,8 +269,9 @@ def asgd(list params, list grads, list axs, list mus, list etas, list steps, dou
         job.h[1] = 1.0 - lambd * eta
         job.h[2] = -eta
         job.h[3] = mu
-        job.flags = ((1 if maximize else 0) | (2 if weight_decay != 0 else 0)
-                     | (4 if mu != 1.0 else 0))
+        job.h[4] = -1.0 if maximize else 1.0
+        # flags of _fused_classic_loops.h: 1 weight decay, 2 averaging (mu != 1)
+        job.flags = (1 if weight_decay != 0 else 0) | (2 if mu != 1.0 else 0)
         with nogil:
             _launch(&job, asgd_task)
         _write_scalar(etas[i], lr / pow(1.0 + lambd * lr * step, alpha))
