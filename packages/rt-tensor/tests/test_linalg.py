@@ -491,3 +491,22 @@ def test_errors(rng):
         rtt.addmm(rtt.tensor([[1]]), rtt.tensor([[1]]), rtt.tensor([[1]]), alpha=0.5)
     with pytest.raises(RuntimeError, match="contracted dimensions need to match"):
         rtt.tensordot(a, b, dims=1)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n,step", [(0, 1), (1, 1), (7, 1), (100_003, 1), (3001, 3), (500, -1)])
+def test_dot_through_blas_matches_numpy(dtype, n, step):
+    """Float vectors (contiguous, strided, reversed) against numpy's float64 dot."""
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal(n * abs(step)).astype(dtype)
+    b = rng.standard_normal(n * abs(step)).astype(dtype)
+    x, y = rtt.from_numpy(a), rtt.from_numpy(b)
+    if step < 0:
+        x, y, a, b = rtt.flip(x, [0]), rtt.flip(y, [0]), a[::-1], b[::-1]
+    else:
+        x, y, a, b = x[::step], y[::step], a[::step], b[::step]
+    got = rtt.dot(x, y)
+    assert got.shape == () and got.dtype == x.dtype
+    want = float(np.dot(a.astype(np.float64), b.astype(np.float64)))
+    tol = 1e-4 * max(1.0, np.sqrt(n)) if dtype == "float32" else 1e-10 * max(1.0, np.sqrt(n))
+    assert abs(got.item() - want) <= tol

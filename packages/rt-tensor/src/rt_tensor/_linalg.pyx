@@ -47,6 +47,8 @@ cdef extern from "rt_blas.h" nogil:
                                 const void* a, int lda, const void* b, int ldb, const void* beta,
                                 void* c, int ldc) noexcept nogil
     ctypedef void (*rt_set_threads_t)(int n) noexcept nogil
+    ctypedef float (*rt_sdot_t)(int n, const float* x, int incx, const float* y, int incy) noexcept nogil
+    ctypedef double (*rt_ddot_t)(int n, const double* x, int incx, const double* y, int incy) noexcept nogil
     void* dlopen(const char* filename, int flag)
     void* dlsym(void* handle, const char* symbol)
     char* dlerror()
@@ -63,6 +65,8 @@ cdef rt_sgemm_t _sgemm = NULL
 cdef rt_dgemm_t _dgemm = NULL
 cdef rt_cgemm_t _cgemm = NULL
 cdef rt_cgemm_t _zgemm = NULL
+cdef rt_sdot_t _sdot = NULL
+cdef rt_ddot_t _ddot = NULL
 cdef bint _blas_ready = False
 cdef object _blas_path = None
 
@@ -76,7 +80,7 @@ cdef void* _sym(void* h, bytes name) except NULL:
 
 cdef int _load_blas() except -1:
     """dlopen scipy-openblas32 once, single-threaded; keep the function pointers."""
-    global _sgemm, _dgemm, _cgemm, _zgemm, _blas_ready, _blas_path
+    global _sgemm, _dgemm, _cgemm, _zgemm, _sdot, _ddot, _blas_ready, _blas_path
     if _blas_ready:
         return 0
     try:
@@ -96,6 +100,8 @@ cdef int _load_blas() except -1:
     _dgemm = <rt_dgemm_t>_sym(h, b"scipy_cblas_dgemm")
     _cgemm = <rt_cgemm_t>_sym(h, b"scipy_cblas_cgemm")
     _zgemm = <rt_cgemm_t>_sym(h, b"scipy_cblas_zgemm")
+    _sdot = <rt_sdot_t>_sym(h, b"scipy_cblas_sdot")
+    _ddot = <rt_ddot_t>_sym(h, b"scipy_cblas_ddot")
     _blas_ready = True
     return 0
 
@@ -833,7 +839,28 @@ cdef Tensor _dot_impl(Tensor a, Tensor b, Tensor o, bint conj, str name):
     if conj and category(a._dtype) == 3:
         a = _conj_copy(a)
     cdef index_t one = 1
-    # (1, K) @ (K, 1): one GEMM (BLAS dot for float types through gemm's gemv/dot path)
+    cdef index_t n = a._shape[0]
+    cdef Tensor r
+    cdef char* pa
+    cdef char* pb
+    cdef int inca, incb
+    # float32/float64 with positive strides: BLAS ?dot, as PyTorch (a 1xK @ Kx1 GEMM costs
+    # 4x more: 42 µs for 100k floats)
+    if (o is None and (a._dtype == DT_FLOAT32 or a._dtype == DT_FLOAT64) and 0 < n < 2**31
+            and 0 < a._strides[0] < 2**31 and 0 < b._strides[0] < 2**31):
+        _load_blas()
+        r = new_tensor(a._dtype, 0, &one, False)
+        pa = a.ptr()
+        pb = b.ptr()
+        inca = <int>a._strides[0]
+        incb = <int>b._strides[0]
+        with nogil:
+            if a._dtype == DT_FLOAT32:
+                (<float*>r.ptr())[0] = _sdot(<int>n, <const float*>pa, inca, <const float*>pb, incb)
+            else:
+                (<double*>r.ptr())[0] = _ddot(<int>n, <const double*>pa, inca, <const double*>pb, incb)
+        return r
+    # (1, K) @ (K, 1): one GEMM
     return _product(_unsq(a, 0), _unsq(b, 1), 0, NULL, 0, &one, o, None, 1, 0)
 
 
