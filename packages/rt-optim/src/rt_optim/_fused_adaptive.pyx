@@ -2,9 +2,10 @@
 """Fused updates of the Adam family beyond Adam itself: Adamax, NAdam, RAdam, and, beyond
 PyTorch, Lion and LAMB. Same pattern as ``_fused.pyx``: one ``def`` per optimizer taking lists
 (params, grads, one list per state buffer, per-parameter scalar state tensors) and the group's
-hyper-parameters; an element loop ``<name>_loop`` templated on the float type that does, per
-element, what the readable reference in ``rt_optim/<optimizer>.py`` does with tensor ops, in
-the same order of float operations (PyTorch's single-tensor order for the PyTorch ones).
+hyper-parameters; an element loop in C (``_fused_adaptive_loops.h``, on ``rt_optim_loops.h``:
+compiled for AVX-512, AVX2 and the baseline, chosen at load time) that does, per element, what
+the readable reference in ``rt_optim/<optimizer>.py`` does with tensor ops, in the same order
+of float operations (PyTorch's single-tensor order for the PyTorch ones).
 
 Every ``def`` returns the indices of the tensors it skipped (not contiguous, not
 float32/float64, a grad or state of another dtype or size), or None; the caller applies the
@@ -17,6 +18,34 @@ include "_kernel_base.pxi"
 from libc.stdlib cimport malloc, free
 
 __all__ = []
+
+
+cdef extern from "_fused_adaptive_loops.h" nogil:
+    void rto_adamax_float(float* p, const float* g, float* m, float* u, const double* h,
+                          int flags, index_t b, index_t e)
+    void rto_adamax_double(double* p, const double* g, double* m, double* u, const double* h,
+                           int flags, index_t b, index_t e)
+    void rto_nadam_float(float* p, const float* g, float* m, float* v, const double* h,
+                         int flags, index_t b, index_t e)
+    void rto_nadam_double(double* p, const double* g, double* m, double* v, const double* h,
+                          int flags, index_t b, index_t e)
+    void rto_radam_float(float* p, const float* g, float* m, float* v, const double* h,
+                         int flags, index_t b, index_t e)
+    void rto_radam_double(double* p, const double* g, double* m, double* v, const double* h,
+                          int flags, index_t b, index_t e)
+    void rto_lion_float(float* p, const float* g, float* m, const double* h, int flags,
+                        index_t b, index_t e)
+    void rto_lion_double(double* p, const double* g, double* m, const double* h, int flags,
+                         index_t b, index_t e)
+    void rto_lamb_moments_float(const float* p, const float* g, float* m, float* v,
+                                const double* h, int flags, index_t b, index_t e, double* sums)
+    void rto_lamb_moments_double(const double* p, const double* g, double* m, double* v,
+                                 const double* h, int flags, index_t b, index_t e,
+                                 double* sums)
+    void rto_lamb_apply_float(float* p, const float* m, const float* v, const double* h,
+                              int flags, index_t b, index_t e)
+    void rto_lamb_apply_double(double* p, const double* m, const double* v, const double* h,
+                               int flags, index_t b, index_t e)
 
 
 cdef double _scale_scalar(object tensor, double factor) except? -1.0:
@@ -44,32 +73,14 @@ cdef double _scale_scalar(object tensor, double factor) except? -1.0:
 
 
 # ---- Adamax -------------------------------------------------------------------------------
-# h: 0 1-beta1, 1 beta2, 2 eps, 3 weight_decay, 4 -lr/(1-beta1^t); flags: 1 maximize, 4 L2 decay
-cdef inline void adamax_loop(real* p, const real* g, real* m, real* u, const double* h,
-                             int flags, index_t b, index_t e) noexcept nogil:
-    cdef real w1 = <real>h[0], beta2 = <real>h[1], eps = <real>h[2], wd = <real>h[3]
-    cdef real neg_clr = <real>h[4], d, decayed, bound
-    cdef index_t i
-    for i in range(b, e):
-        d = -g[i] if flags & 1 else g[i]
-        if flags & 4:
-            d = d + wd * p[i]
-        m[i] = _lerp(m[i], d, w1)
-        decayed = u[i] * beta2
-        bound = <real>fabs(d) + eps
-        # torch.maximum: a NaN on either side wins
-        u[i] = decayed if (decayed > bound or decayed != decayed) else bound
-        p[i] = p[i] + neg_clr * m[i] / u[i]
-
-
 cdef void adamax_task(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef Job* j = <Job*>ctx
     if j.dtype == DT_FLOAT32:
-        adamax_loop[float](<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
-                           j.h, j.flags, b, e)
+        rto_adamax_float(<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
+                         j.h, j.flags, b, e)
     else:
-        adamax_loop[double](<double*>j.p, <const double*>j.g, <double*>j.s[0],
-                            <double*>j.s[1], j.h, j.flags, b, e)
+        rto_adamax_double(<double*>j.p, <const double*>j.g, <double*>j.s[0],
+                          <double*>j.s[1], j.h, j.flags, b, e)
 
 
 def adamax(list params, list grads, list exp_avgs, list exp_infs, list steps, double lr,
@@ -93,44 +104,23 @@ def adamax(list params, list grads, list exp_avgs, list exp_infs, list steps, do
         job.h[2] = eps
         job.h[3] = weight_decay
         job.h[4] = -(lr / (1.0 - pow(beta1, step)))
-        job.flags = (1 if maximize else 0) | (4 if weight_decay != 0 else 0)
+        job.h[5] = -1.0 if maximize else 1.0
+        # flags of _fused_adaptive_loops.h: 1 L2 weight decay (the lerp bit is set there)
+        job.flags = 1 if weight_decay != 0 else 0
         with nogil:
             _launch(&job, adamax_task)
     return skipped
 
 
 # ---- NAdam --------------------------------------------------------------------------------
-# h: 0 1-beta1, 1 beta2, 2 1-beta2, 3 weight_decay, 4 decay factor 1-lr·wd, 5 1-beta2^t,
-# 6 eps, 7 coefficient of the gradient, 8 coefficient of the momentum
-# flags: 1 maximize, 4 L2 weight decay, 8 decoupled weight decay
-cdef inline void nadam_loop(real* p, const real* g, real* m, real* v, const double* h,
-                            int flags, index_t b, index_t e) noexcept nogil:
-    cdef real w1 = <real>h[0], beta2 = <real>h[1], w2 = <real>h[2], wd = <real>h[3]
-    cdef real decay = <real>h[4], bc2 = <real>h[5], eps = <real>h[6]
-    cdef real c_grad = <real>h[7], c_avg = <real>h[8], d, denom
-    cdef index_t i
-    for i in range(b, e):
-        d = -g[i] if flags & 1 else g[i]
-        if flags & 8:
-            p[i] = p[i] * decay
-        elif flags & 4:
-            d = d + wd * p[i]
-        m[i] = _lerp(m[i], d, w1)
-        v[i] = v[i] * beta2 + w2 * d * d
-        denom = _sqrt(v[i] / bc2) + eps
-        # two addcdiv_ in PyTorch: the parameter rounds after each
-        p[i] = p[i] + c_grad * d / denom
-        p[i] = p[i] + c_avg * m[i] / denom
-
-
 cdef void nadam_task(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef Job* j = <Job*>ctx
     if j.dtype == DT_FLOAT32:
-        nadam_loop[float](<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
-                          j.h, j.flags, b, e)
+        rto_nadam_float(<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
+                        j.h, j.flags, b, e)
     else:
-        nadam_loop[double](<double*>j.p, <const double*>j.g, <double*>j.s[0],
-                           <double*>j.s[1], j.h, j.flags, b, e)
+        rto_nadam_double(<double*>j.p, <const double*>j.g, <double*>j.s[0],
+                         <double*>j.s[1], j.h, j.flags, b, e)
 
 
 def nadam(list params, list grads, list exp_avgs, list exp_avg_sqs, list mu_products,
@@ -161,52 +151,28 @@ def nadam(list params, list grads, list exp_avgs, list exp_avg_sqs, list mu_prod
         job.h[1] = beta2
         job.h[2] = 1.0 - beta2
         job.h[3] = weight_decay
-        job.h[4] = 1.0 - lr * weight_decay
+        job.h[4] = 1.0 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0
         job.h[5] = 1.0 - pow(beta2, step)
         job.h[6] = eps
         job.h[7] = -lr * (1.0 - mu) / (1.0 - mu_product)
         job.h[8] = (-lr * mu_next) / (1.0 - mu_product * mu_next)
-        job.flags = (1 if maximize else 0) | ((8 if decoupled else 4) if weight_decay != 0 else 0)
+        job.h[9] = -1.0 if maximize else 1.0
+        # flags of _fused_adaptive_loops.h: 1 L2 weight decay (the lerp bit is set there)
+        job.flags = 1 if weight_decay != 0 and not decoupled else 0
         with nogil:
             _launch(&job, nadam_task)
     return skipped
 
 
 # ---- RAdam --------------------------------------------------------------------------------
-# h: 0 1-beta1, 1 beta2, 2 1-beta2, 3 weight_decay, 4 decay factor 1-lr·wd, 5 1-beta1^t,
-# 6 lr, 7 eps, 8 sqrt(1-beta2^t), 9 rectification r_t
-# flags: 1 maximize, 4 L2 weight decay, 8 decoupled weight decay, 16 rectified step
-cdef inline void radam_loop(real* p, const real* g, real* m, real* v, const double* h,
-                            int flags, index_t b, index_t e) noexcept nogil:
-    cdef real w1 = <real>h[0], beta2 = <real>h[1], w2 = <real>h[2], wd = <real>h[3]
-    cdef real decay = <real>h[4], bc1 = <real>h[5], lr = <real>h[6], eps = <real>h[7]
-    cdef real bc2_sqrt = <real>h[8], rect = <real>h[9], d, x
-    cdef index_t i
-    for i in range(b, e):
-        d = -g[i] if flags & 1 else g[i]
-        if flags & 8:
-            p[i] = p[i] * decay
-        elif flags & 4:
-            d = d + wd * p[i]
-        m[i] = _lerp(m[i], d, w1)
-        v[i] = v[i] * beta2 + w2 * d * d
-        x = m[i] / bc1 * lr
-        if flags & 16:
-            # PyTorch: sqrt(1 - beta2^t) / (sqrt(v) + eps) is Tensor.__rtruediv__, a
-            # reciprocal times the number
-            x = x * ((<real>1.0 / (_sqrt(v[i]) + eps)) * bc2_sqrt)
-            x = x * rect
-        p[i] = p[i] - x
-
-
 cdef void radam_task(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef Job* j = <Job*>ctx
     if j.dtype == DT_FLOAT32:
-        radam_loop[float](<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
-                          j.h, j.flags, b, e)
+        rto_radam_float(<float*>j.p, <const float*>j.g, <float*>j.s[0], <float*>j.s[1],
+                        j.h, j.flags, b, e)
     else:
-        radam_loop[double](<double*>j.p, <const double*>j.g, <double*>j.s[0],
-                           <double*>j.s[1], j.h, j.flags, b, e)
+        rto_radam_double(<double*>j.p, <const double*>j.g, <double*>j.s[0],
+                         <double*>j.s[1], j.h, j.flags, b, e)
 
 
 def radam_rectification(double beta2, double step):
@@ -251,44 +217,29 @@ def radam(list params, list grads, list exp_avgs, list exp_avg_sqs, list steps, 
         job.h[1] = beta2
         job.h[2] = 1.0 - beta2
         job.h[3] = weight_decay
-        job.h[4] = 1.0 - lr * weight_decay
+        job.h[4] = 1.0 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0
         job.h[5] = 1.0 - pow(beta1, step)
         job.h[6] = lr
         job.h[7] = eps
         job.h[8] = pow(1.0 - pow(beta2, step), 0.5)
         job.h[9] = 0.0 if rect is None else rect
-        job.flags = ((1 if maximize else 0) | (16 if rect is not None else 0)
-                     | ((8 if decoupled else 4) if weight_decay != 0 else 0))
+        job.h[10] = -1.0 if maximize else 1.0
+        # flags of _fused_adaptive_loops.h: 1 L2 weight decay, 4 rectified step (the lerp bit
+        # is set there)
+        job.flags = ((1 if weight_decay != 0 and not decoupled else 0)
+                     | (4 if rect is not None else 0))
         with nogil:
             _launch(&job, radam_task)
     return skipped
 
 
 # ---- Lion ---------------------------------------------------------------------------------
-# h: 0 -lr, 1 1-beta1, 2 1-beta2, 3 decay factor 1-lr·wd; flags: 1 maximize, 8 weight decay
-cdef inline void lion_loop(real* p, const real* g, real* m, const double* h, int flags,
-                           index_t b, index_t e) noexcept nogil:
-    cdef real neg_lr = <real>h[0], w1 = <real>h[1], w2 = <real>h[2], decay = <real>h[3]
-    cdef real d, c, sign
-    cdef index_t i
-    for i in range(b, e):
-        d = -g[i] if flags & 1 else g[i]
-        if flags & 8:
-            p[i] = p[i] * decay
-        c = _lerp(m[i], d, w1)
-        # torch.sign: 0 for ±0 and NaN
-        sign = <real>((c > 0) - (c < 0))
-        p[i] = p[i] + neg_lr * sign
-        m[i] = _lerp(m[i], d, w2)
-
-
 cdef void lion_task(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef Job* j = <Job*>ctx
     if j.dtype == DT_FLOAT32:
-        lion_loop[float](<float*>j.p, <const float*>j.g, <float*>j.s[0], j.h, j.flags, b, e)
+        rto_lion_float(<float*>j.p, <const float*>j.g, <float*>j.s[0], j.h, j.flags, b, e)
     else:
-        lion_loop[double](<double*>j.p, <const double*>j.g, <double*>j.s[0], j.h, j.flags,
-                          b, e)
+        rto_lion_double(<double*>j.p, <const double*>j.g, <double*>j.s[0], j.h, j.flags, b, e)
 
 
 def lion(list params, list grads, list exp_avgs, double lr, double beta1, double beta2,
@@ -308,8 +259,10 @@ def lion(list params, list grads, list exp_avgs, double lr, double beta1, double
         job.h[0] = -lr
         job.h[1] = 1.0 - beta1
         job.h[2] = 1.0 - beta2
-        job.h[3] = 1.0 - lr * weight_decay
-        job.flags = (1 if maximize else 0) | (8 if weight_decay != 0 else 0)
+        job.h[3] = 1.0 - lr * weight_decay if weight_decay != 0 else 1.0
+        job.h[4] = -1.0 if maximize else 1.0
+        # flags of _fused_adaptive_loops.h: none from here (the lerp bits are set there)
+        job.flags = 0
         with nogil:
             _launch(&job, lion_task)
     return skipped
@@ -319,10 +272,9 @@ def lion(list params, list grads, list exp_avgs, double lr, double beta1, double
 # Two passes per tensor, no temporary of the parameter's size: pass 1 updates the moments and
 # sums p² and r² (r the Adam update plus wd·p) per block of LAMB_BLOCK elements; pass 2
 # recomputes r from the updated moments (the same float operations, so the same r) and
-# applies p -= lr·trust·r. Block sums (in double) are added in block order, so the norms do
-# not depend on the number of threads.
-# h: 0 1-beta1, 1 beta2, 2 1-beta2, 3 1-beta1^t, 4 1-beta2^t, 5 eps, 6 weight_decay,
-# 7 -lr·trust (pass 2); flags: 1 maximize, 4 weight decay
+# applies p -= lr·trust·r. Block sums (in double, each in a fixed order within its block:
+# _fused_adaptive_loops.h) are added in block order, so the norms do not depend on the number
+# of threads. h: see rto_lamb_* in _fused_adaptive_loops.h.
 cdef enum:
     LAMB_BLOCK = 4096
     LAMB_STACK_BLOCKS = 64
@@ -331,41 +283,6 @@ cdef enum:
 cdef struct NormJob:
     Job* job
     double* sums              # 2 per block: sum p², sum r²
-
-
-cdef inline real lamb_update(real p, real m, real v, real bc1, real bc2, real eps, real wd,
-                             int flags) noexcept nogil:
-    cdef real r = (m / bc1) / (_sqrt(v / bc2) + eps)
-    if flags & 4:
-        r = r + wd * p
-    return r
-
-
-cdef inline void lamb_moments_loop(real* p, const real* g, real* m, real* v, const double* h,
-                                   int flags, index_t b, index_t e,
-                                   double* sums) noexcept nogil:
-    cdef real w1 = <real>h[0], beta2 = <real>h[1], w2 = <real>h[2], bc1 = <real>h[3]
-    cdef real bc2 = <real>h[4], eps = <real>h[5], wd = <real>h[6], d, r
-    cdef double sum_p = 0.0, sum_r = 0.0
-    cdef index_t i
-    for i in range(b, e):
-        d = -g[i] if flags & 1 else g[i]
-        m[i] = _lerp(m[i], d, w1)
-        v[i] = v[i] * beta2 + w2 * d * d
-        r = lamb_update(p[i], m[i], v[i], bc1, bc2, eps, wd, flags)
-        sum_p += <double>p[i] * <double>p[i]
-        sum_r += <double>r * <double>r
-    sums[0] = sum_p
-    sums[1] = sum_r
-
-
-cdef inline void lamb_apply_loop(real* p, const real* m, const real* v, const double* h,
-                                 int flags, index_t b, index_t e) noexcept nogil:
-    cdef real bc1 = <real>h[3], bc2 = <real>h[4], eps = <real>h[5], wd = <real>h[6]
-    cdef real neg_step = <real>h[7]
-    cdef index_t i
-    for i in range(b, e):
-        p[i] = p[i] + neg_step * lamb_update(p[i], m[i], v[i], bc1, bc2, eps, wd, flags)
 
 
 cdef void lamb_moments_task(void* ctx, index_t b, index_t e) noexcept nogil:
@@ -379,21 +296,21 @@ cdef void lamb_moments_task(void* ctx, index_t b, index_t e) noexcept nogil:
         if hi > j.numel:
             hi = j.numel
         if j.dtype == DT_FLOAT32:
-            lamb_moments_loop[float](<float*>j.p, <const float*>j.g, <float*>j.s[0],
-                                     <float*>j.s[1], j.h, j.flags, lo, hi, nj.sums + 2 * blk)
+            rto_lamb_moments_float(<const float*>j.p, <const float*>j.g, <float*>j.s[0],
+                                   <float*>j.s[1], j.h, j.flags, lo, hi, nj.sums + 2 * blk)
         else:
-            lamb_moments_loop[double](<double*>j.p, <const double*>j.g, <double*>j.s[0],
-                                      <double*>j.s[1], j.h, j.flags, lo, hi, nj.sums + 2 * blk)
+            rto_lamb_moments_double(<const double*>j.p, <const double*>j.g, <double*>j.s[0],
+                                    <double*>j.s[1], j.h, j.flags, lo, hi, nj.sums + 2 * blk)
 
 
 cdef void lamb_apply_task(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef Job* j = <Job*>ctx
     if j.dtype == DT_FLOAT32:
-        lamb_apply_loop[float](<float*>j.p, <const float*>j.s[0], <const float*>j.s[1], j.h,
-                               j.flags, b, e)
+        rto_lamb_apply_float(<float*>j.p, <const float*>j.s[0], <const float*>j.s[1], j.h,
+                             j.flags, b, e)
     else:
-        lamb_apply_loop[double](<double*>j.p, <const double*>j.s[0], <const double*>j.s[1],
-                                j.h, j.flags, b, e)
+        rto_lamb_apply_double(<double*>j.p, <const double*>j.s[0], <const double*>j.s[1],
+                              j.h, j.flags, b, e)
 
 
 cdef int lamb_one(Job* job, double lr) except -1:
@@ -451,6 +368,8 @@ def lamb(list params, list grads, list exp_avgs, list exp_avg_sqs, list steps, d
         job.h[4] = 1.0 - pow(beta2, step)
         job.h[5] = eps
         job.h[6] = weight_decay
-        job.flags = (1 if maximize else 0) | (4 if weight_decay != 0 else 0)
+        job.h[8] = -1.0 if maximize else 1.0
+        # flags of _fused_adaptive_loops.h: 1 weight decay (the lerp bit is set there)
+        job.flags = 1 if weight_decay != 0 else 0
         lamb_one(&job, lr)
     return skipped
