@@ -109,6 +109,32 @@ def test_first_gradient_is_not_an_alias_of_the_incoming_one():
     np.testing.assert_array_equal(vals(x.grad), [1.0, 1.0])
 
 
+def test_an_unshared_first_gradient_is_taken_over_not_copied():
+    # as PyTorch's AccumulateGrad: a fresh gradient that nothing else refers to becomes .grad
+    # itself; one that the caller or another edge still holds is copied
+    import weakref
+    made = []
+
+    class Twice(rt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            out = g * 2
+            made.append(weakref.ref(out))
+            return out
+
+    x = leaf([1.0, 2.0])
+    Twice.apply(x).sum().backward()
+    assert x.grad is made[0]()
+    np.testing.assert_array_equal(vals(x.grad), [2.0, 2.0])
+    y = leaf([1.0, 2.0])
+    (y + y).sum().backward()               # one gradient object reaches y twice
+    np.testing.assert_array_equal(vals(y.grad), [2.0, 2.0])
+
+
 def test_diamond_graph_sums_contributions():
     x = leaf([1.0, 2.0])
     a = x * 2

@@ -744,19 +744,22 @@ cdef class AccumulateGrad(Node):
 
 
 cdef extern from "Python.h":
-    Py_ssize_t Py_REFCNT(object o)
+    # on a borrowed pointer: no temporary reference is counted
+    Py_ssize_t _borrowed_refcnt "Py_REFCNT"(PyObject* o)
 
 cdef _accumulate_node(AccumulateGrad node, object g):
     var = node._variable_ref()
     if g is None or var is None:
         return
     cdef Tensor t = <Tensor>var
-    cdef BaseTensor bg = <BaseTensor>g
     # PyTorch's AccumulateGrad takes over a first gradient that nothing else refers to (the
-    # engine's local is the one reference; its storage is not shared), instead of copying it
-    if (t._grad is None and not is_grad_enabled() and Py_REFCNT(g) == 1
-            and type(g) is Tensor and Py_REFCNT(bg._storage) == 1 and bg.is_contig()
-            and bg._offset == 0):
+    # engine's local is the one reference, the argument is borrowed; its storage is not
+    # shared), instead of copying it. (A typed local holding g, or a storage reference taken
+    # to count it, would count once more: pointers only.)
+    if (t._grad is None and not is_grad_enabled() and type(g) is Tensor
+            and _borrowed_refcnt(<PyObject*>g) == 1
+            and _borrowed_refcnt(<PyObject*>(<BaseTensor>g)._storage) == 1
+            and (<BaseTensor>g).is_contig() and (<BaseTensor>g)._offset == 0):
         t._grad = g
         return
     _accumulate_into(t, g)
