@@ -45,6 +45,12 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     return (low + high) / 2.0
 
 
+def _abs_max(x):
+    """max |x_i| of a real vector as two reductions instead of abs() (a vector) then max:
+    the same value (NaN propagates)."""
+    return rt.maximum(x.max(), x.min().neg())
+
+
 def _strong_wolfe(evaluate, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9,
                   max_ls=25):
     """Line search along ``d`` from the parameters ``x`` (loss ``f``, flat gradient ``g``,
@@ -57,7 +63,7 @@ def _strong_wolfe(evaluate, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
     interval holds an acceptable point (Nocedal & Wright, Algorithm 3.5); then a zoom phase
     shrinks the interval by cubic interpolation (Algorithm 3.6), stepping 10% of the interval
     away from an end when the interpolant keeps landing next to it (minFunc's safeguard)."""
-    d_norm = d.abs().max()
+    d_norm = _abs_max(d)
     g = g.clone()
     f_new, g_new = evaluate(x, t, d)
     evals = 1
@@ -301,7 +307,7 @@ class LBFGS(Optimizer):
         state["func_evals"] += 1
 
         flat_grad = self._gather_flat_grad()
-        if flat_grad.abs().max() <= tolerance_grad:
+        if _abs_max(flat_grad) <= tolerance_grad:
             return orig_loss           # already optimal: the state keeps no direction yet
 
         d = state.get("d")
@@ -351,10 +357,9 @@ class LBFGS(Optimizer):
                     be_i = old_dirs[i].dot(r) * ro[i]
                     r.add_(old_stps[i], alpha=al[i] - be_i)
 
-            if prev_flat_grad is None:
-                prev_flat_grad = flat_grad.clone()
-            else:
-                prev_flat_grad.copy_(flat_grad)
+            # flat_grad is a fresh vector (a cat) that nothing writes to, so it can be kept
+            # as it is (PyTorch copies it into the previous buffer: one pass more)
+            prev_flat_grad = flat_grad
             prev_loss = loss
 
             # --- step length ---
@@ -379,7 +384,7 @@ class LBFGS(Optimizer):
                     evaluate, x_init, t, d, loss, flat_grad, gtd,
                     max_ls=max_eval - current_evals)
                 self._add_grad(t, d)
-                opt_cond = flat_grad.abs().max() <= tolerance_grad
+                opt_cond = _abs_max(flat_grad) <= tolerance_grad
             else:
                 self._add_grad(t, d)
                 opt_cond = False
@@ -388,7 +393,7 @@ class LBFGS(Optimizer):
                     # stochastic setting on a new batch)
                     loss = float(closure())
                     flat_grad = self._gather_flat_grad()
-                    opt_cond = flat_grad.abs().max() <= tolerance_grad
+                    opt_cond = _abs_max(flat_grad) <= tolerance_grad
                     ls_func_evals = 1
             current_evals += ls_func_evals
             state["func_evals"] += ls_func_evals
@@ -396,7 +401,8 @@ class LBFGS(Optimizer):
             # --- stopping rules ---
             if n_iter == max_iter or current_evals >= max_eval or opt_cond:
                 break
-            if d.mul(t).abs().max() <= tolerance_change:
+            # max|d·t| = |t|·max|d| exactly (rounding is monotonic): no product vector
+            if _abs_max(d) * abs(t) <= tolerance_change:
                 break            # the step no longer moves the parameters
             if abs(loss - prev_loss) < tolerance_change:
                 break            # the loss no longer changes
