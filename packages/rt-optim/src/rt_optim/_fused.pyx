@@ -87,9 +87,7 @@ def sgd(list params, list grads, list momentum_buffers, list fresh, double lr, d
     for i in range(n):
         if not _bind(&job, params[i], grads[i],
                      (momentum_buffers[i] if use_momentum else None,)):
-            if skipped is None:
-                skipped = []
-            skipped.append(i)
+            skipped = _skip(skipped, i)
             continue
         job.h[0] = lr
         job.h[1] = momentum
@@ -134,9 +132,7 @@ def adam(list params, list grads, list exp_avgs, list exp_avg_sqs, list max_exp_
     for i in range(n):
         if not _bind(&job, params[i], grads[i], (exp_avgs[i], exp_avg_sqs[i],
                      max_exp_avg_sqs[i] if amsgrad else None)):
-            if skipped is None:
-                skipped = []
-            skipped.append(i)
+            skipped = _skip(skipped, i)
             continue
         step = _bump_step(steps[i])
         job.h[0] = 1.0 - beta1

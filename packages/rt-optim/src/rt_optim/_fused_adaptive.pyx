@@ -94,9 +94,7 @@ def adamax(list params, list grads, list exp_avgs, list exp_infs, list steps, do
     cdef double step
     for i in range(n):
         if not _bind(&job, params[i], grads[i], (exp_avgs[i], exp_infs[i])):
-            if skipped is None:
-                skipped = []
-            skipped.append(i)
+            skipped = _skip(skipped, i)
             continue
         step = _bump_step(steps[i])
         job.h[0] = 1.0 - beta1
@@ -139,9 +137,7 @@ def nadam(list params, list grads, list exp_avgs, list exp_avg_sqs, list mu_prod
     cdef double step, mu, mu_next, mu_product
     for i in range(n):
         if not _bind(&job, params[i], grads[i], (exp_avgs[i], exp_avg_sqs[i])):
-            if skipped is None:
-                skipped = []
-            skipped.append(i)
+            skipped = _skip(skipped, i)
             continue
         step = _bump_step(steps[i])
         mu = beta1 * (1.0 - 0.5 * pow(0.96, step * momentum_decay))
@@ -207,9 +203,7 @@ def radam(list params, list grads, list exp_avgs, list exp_avg_sqs, list steps, 
     cdef double step
     for i in range(n):
         if not _bind(&job, params[i], grads[i], (exp_avgs[i], exp_avg_sqs[i])):
-            if skipped is None:
-                skipped = []
-            skipped.append(i)
+            skipped = _skip(skipped, i)
             continue
         step = _bump_step(steps[i])
         rho_t, rect = radam_rectification(beta2, step)
@@ -252,9 +246,7 @@ def lion(list params, list grads, list exp_avgs, double lr, double beta1, double
     cdef list skipped = None
     for i in range(n):
         if not _bind(&job, params[i], grads[i], (exp_avgs[i],)):
-            if skipped is None:
-                skipped = []
-            skipped.append(i)
+            skipped = _skip(skipped, i)
             continue
         job.h[0] = -lr
         job.h[1] = 1.0 - beta1
@@ -356,9 +348,7 @@ def lamb(list params, list grads, list exp_avgs, list exp_avg_sqs, list steps, d
     cdef double step
     for i in range(n):
         if not _bind(&job, params[i], grads[i], (exp_avgs[i], exp_avg_sqs[i])):
-            if skipped is None:
-                skipped = []
-            skipped.append(i)
+            skipped = _skip(skipped, i)
             continue
         step = _bump_step(steps[i])
         job.h[0] = 1.0 - beta1

@@ -47,13 +47,6 @@ cdef int _write_scalar(object value, double x) except -1:
     return 0
 
 
-cdef inline list _skip(list skipped, Py_ssize_t i):
-    if skipped is None:
-        skipped = []
-    skipped.append(i)
-    return skipped
-
-
 cdef inline bint _lerp_big(int dtype, double weight) noexcept:
     """Whether the element loops' lerp takes its |weight| >= 0.5 form: decided on the weight
     rounded to the tensor's type, as the loop sees it."""

@@ -66,6 +66,15 @@ cdef bint _bind(Job* job, object param, object grad, tuple states) noexcept:
     return True
 
 
+cdef inline list _skip(list skipped, Py_ssize_t i):
+    """``skipped`` (None until the first) with index i added: a tensor left to the
+    reference formula."""
+    if skipped is None:
+        skipped = []
+    skipped.append(i)
+    return skipped
+
+
 cdef double _bump_step(object step) except? -1.0:
     """step += 1 for a 0-d float tensor (PyTorch keeps ``state['step']`` as a float32
     tensor); returns the new value."""
