@@ -1,0 +1,243 @@
+"""An ONNX graph as an ``rt_nn.Module``: every node runs as rt ops (through the converter
+registry), initializers become Parameters (float) or buffers (integer, bool) named after the
+graph, so the imported model trains and its ``state_dict`` reads like the exporter's.
+
+>>> import onnx, numpy as np
+>>> from onnx import helper, TensorProto, numpy_helper
+>>> w = numpy_helper.from_array(np.ones((2, 3), np.float32), "fc.weight")
+>>> g = helper.make_graph([helper.make_node("MatMul", ["x", "fc.weight"], ["y"])], "g",
+...     [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+...     [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], [w])
+>>> m = OnnxModule(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]))
+>>> sorted(m.state_dict())
+['fc.weight']
+"""
+import re
+import weakref
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+import rt_autograd as rt
+import rt_nn
+
+from rt_import.errors import FormatError, UnsupportedOperatorError
+from rt_import.onnx.registry import NodeContext, lookup
+
+__all__ = ["OnnxModule", "load_onnx", "to_rt", "ONNX_TO_RT_DTYPE"]
+
+ONNX_TO_RT_DTYPE = {
+    onnx.TensorProto.FLOAT: rt.float32, onnx.TensorProto.DOUBLE: rt.float64,
+    onnx.TensorProto.FLOAT16: rt.float16, onnx.TensorProto.BFLOAT16: rt.bfloat16,
+    onnx.TensorProto.INT8: rt.int8, onnx.TensorProto.INT16: rt.int16,
+    onnx.TensorProto.INT32: rt.int32, onnx.TensorProto.INT64: rt.int64,
+    onnx.TensorProto.UINT8: rt.uint8, onnx.TensorProto.BOOL: rt.bool,
+    onnx.TensorProto.COMPLEX64: rt.complex64, onnx.TensorProto.COMPLEX128: rt.complex128,
+}
+
+
+def to_rt(array):
+    """A numpy array (or scalar) as an rt tensor that owns a copy of the data."""
+    a = np.asarray(array)
+    if a.dtype.kind in "UOS":
+        raise FormatError(f"string tensors are not supported (dtype {a.dtype})")
+    return rt.tensor(np.ascontiguousarray(a))
+
+
+def _tensor_proto_to_rt(proto, where):
+    if proto.data_type not in ONNX_TO_RT_DTYPE:
+        raise FormatError(f"{where}: tensor {proto.name!r} has ONNX data type "
+                          f"{onnx.TensorProto.DataType.Name(proto.data_type)}, which rt does "
+                          "not support")
+    if proto.data_location == onnx.TensorProto.EXTERNAL:
+        raise FormatError(f"{where}: tensor {proto.name!r} keeps its data in an external file; "
+                          "load the model from its path so the data can be found")
+    try:
+        array = numpy_helper.to_array(proto)
+    except Exception as exc:     # malformed raw data: sizes that do not match the shape, ...
+        raise FormatError(f"{where}: tensor {proto.name!r} cannot be decoded: {exc}") from None
+    return to_rt(array)
+
+
+def _attributes(node):
+    out = {}
+    for a in node.attribute:
+        if a.type == onnx.AttributeProto.GRAPH or a.type == onnx.AttributeProto.GRAPHS:
+            out[a.name] = helper.get_attribute_value(a)
+            continue
+        value = helper.get_attribute_value(a)
+        if a.type == onnx.AttributeProto.TENSOR:
+            value = _tensor_proto_to_rt(value, f"attribute {a.name} of node {node.name!r}")
+        elif a.type == onnx.AttributeProto.TENSORS:
+            value = [_tensor_proto_to_rt(t, f"attribute {a.name} of node {node.name!r}")
+                     for t in value]
+        elif a.type == onnx.AttributeProto.STRING:
+            value = value.decode("utf-8", "replace")
+        elif a.type == onnx.AttributeProto.STRINGS:
+            value = [v.decode("utf-8", "replace") for v in value]
+        elif a.type in (onnx.AttributeProto.INTS, onnx.AttributeProto.FLOATS):
+            value = list(value)
+        out[a.name] = value
+    return out
+
+
+class _Holder(rt_nn.Module):
+    """A namespace module for the dotted initializer names (``fc1.weight`` -> ``fc1``)."""
+
+
+_BAD_CHARS = re.compile(r"[^0-9A-Za-z_]")
+
+
+def opset_versions(model):
+    """{domain: version} of the model's opset imports ('' for the default domain)."""
+    return {("" if imp.domain in ("", "ai.onnx") else imp.domain): imp.version
+            for imp in model.opset_import}
+
+
+def unsupported_operators(model):
+    """Every (domain, op_type, opset) of the model without a converter (sub-graphs too)."""
+    versions = opset_versions(model)
+    missing = set()
+
+    def walk(graph):
+        for node in graph.node:
+            domain = "" if node.domain in ("", "ai.onnx") else node.domain
+            version = versions.get(domain)
+            if lookup(domain, node.op_type, version) is None:
+                missing.add((domain, node.op_type, version if version is not None else -1))
+            for a in node.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    walk(a.g)
+                elif a.type == onnx.AttributeProto.GRAPHS:
+                    for g in a.graphs:
+                        walk(g)
+    walk(model.graph)
+    return sorted(missing)
+
+
+class OnnxModule(rt_nn.Module):
+    """Runs an ONNX ``ModelProto`` with rt ops; ``forward(*inputs)`` takes the graph's inputs
+    in order (rt tensors or arrays) and returns its output (a tuple when there are several).
+
+    Raises ``UnsupportedOperatorError`` listing every operator without a converter, and
+    ``FormatError`` for graphs that reference undefined values or hold undecodable tensors,
+    both before anything runs.
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        if not isinstance(model, onnx.ModelProto):
+            raise TypeError(f"OnnxModule takes an onnx.ModelProto, got {type(model).__name__}")
+        missing = unsupported_operators(model)
+        if missing:
+            raise UnsupportedOperatorError(missing)
+        graph = model.graph
+        versions = opset_versions(model)
+        self.opset = versions.get("", None)
+        self._init_refs = {}          # ONNX name -> (holder module, attribute)
+        used_keys = set()
+        for proto in graph.initializer:
+            self._add_initializer(proto.name, _tensor_proto_to_rt(proto, "initializer"),
+                                  used_keys)
+        for proto in graph.sparse_initializer:
+            raise FormatError(f"sparse initializer {proto.values.name!r} is not supported")
+        initializer_names = {p.name for p in graph.initializer}
+        self.input_names = [v.name for v in graph.input if v.name not in initializer_names]
+        self.output_names = [v.name for v in graph.output]
+
+        known = set(self.input_names) | initializer_names
+        self._plan = []
+        for node in graph.node:
+            domain = "" if node.domain in ("", "ai.onnx") else node.domain
+            for name in node.input:
+                if name and name not in known:
+                    raise FormatError(f"ONNX node {node.name or node.op_type!r} reads "
+                                      f"{name!r}, which no earlier node, input or initializer "
+                                      "defines (the graph is not topologically sorted or is "
+                                      "incomplete)")
+            ctx = NodeContext(node, versions.get(domain), weakref.ref(self), _attributes(node))
+            self._plan.append((lookup(domain, node.op_type, versions.get(domain)), ctx))
+            known.update(n for n in node.output if n)
+        for name in self.output_names:
+            if name not in known:
+                raise FormatError(f"graph output {name!r} is produced by no node")
+
+    def _add_initializer(self, name, tensor, used_keys):
+        parts = [_BAD_CHARS.sub("_", p) or "_" for p in name.split(".")]
+        key = ".".join(parts)
+        base, n = key, 1
+        while key in used_keys:
+            n += 1
+            key = f"{base}_{n}"
+        used_keys.add(key)
+        parts = key.split(".")
+        holder = self
+        for part in parts[:-1]:
+            child = holder._modules.get(part)
+            if child is None:
+                child = _Holder()
+                holder.add_module(part, child)
+            holder = child
+        leaf = parts[-1]
+        if tensor.is_floating_point() or tensor.is_complex():
+            holder.register_parameter(leaf, rt_nn.Parameter(tensor))
+        else:
+            holder.register_buffer(leaf, tensor)
+        self._init_refs[name] = (holder, leaf)
+
+    def forward(self, *inputs):
+        if len(inputs) != len(self.input_names):
+            raise TypeError(f"this ONNX graph takes {len(self.input_names)} input"
+                            f"{'s' if len(self.input_names) != 1 else ''} "
+                            f"({', '.join(self.input_names)}), got {len(inputs)}")
+        env = {}
+        for name, (holder, leaf) in self._init_refs.items():
+            env[name] = getattr(holder, leaf)
+        for name, value in zip(self.input_names, inputs):
+            env[name] = value if isinstance(value, rt.Tensor) else to_rt(value)
+        for fn, ctx in self._plan:
+            args = [env[n] if n else None for n in ctx.input_names]
+            out = fn(ctx, *args)
+            if not isinstance(out, (tuple, list)):
+                out = (out,)
+            for name, value in zip(ctx.output_names, out):
+                if name:
+                    env[name] = value
+        outs = tuple(env[n] for n in self.output_names)
+        return outs[0] if len(outs) == 1 else outs
+
+    def extra_repr(self):
+        return (f"opset={self.opset}, inputs={self.input_names}, outputs={self.output_names}, "
+                f"nodes={len(self._plan)}")
+
+
+def _read_model(source):
+    if isinstance(source, onnx.ModelProto):
+        return source
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        try:
+            return onnx.load_model_from_string(bytes(source))
+        except Exception as exc:
+            raise FormatError(f"not a readable ONNX model: {exc}") from None
+    try:
+        return onnx.load(source)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        raise FormatError(f"{source}: not a readable ONNX model: {exc}") from None
+
+
+def load_onnx(source):
+    """An ``OnnxModule`` for an ONNX model given as a path, bytes or a ``ModelProto``.
+
+    The model is checked with ``onnx.checker`` first; a model that fails it raises
+    ``FormatError`` with the checker's reason, one with operators rt cannot run raises
+    ``UnsupportedOperatorError`` listing all of them.
+    """
+    model = _read_model(source)
+    try:
+        onnx.checker.check_model(model)
+    except Exception as exc:
+        raise FormatError(f"the ONNX model does not pass onnx.checker: {exc}") from None
+    return OnnxModule(model)

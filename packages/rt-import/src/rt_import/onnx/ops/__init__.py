@@ -1,0 +1,8 @@
+"""ONNX converters, one module per family; importing this package registers them all.
+A new family is one module here and one name in _FAMILIES."""
+import importlib
+
+_FAMILIES = []
+
+for _name in _FAMILIES:
+    importlib.import_module(f"rt_import.onnx.ops.{_name}")

@@ -1,0 +1,92 @@
+"""The ONNX converter registry: one function per (domain, op_type, since_version).
+
+A converter turns one ONNX node into rt ops (differentiable ones, so an imported model can be
+trained). It is registered with the first opset whose definition of the operator it
+implements; for a model importing opset V, the converter with the largest ``since_version``
+at or below V is used (``docs/adding-an-onnx-op.md``)::
+
+    @converter("Relu", 6, 13, 14)            # the opsets whose Relu it implements
+    def relu(node, x):
+        return x.relu()
+
+``node`` is a ``NodeContext``: the node's attributes (``node.attr("axis", 0)``), the opset,
+the number of outputs, whether the module is training. Inputs arrive as rt tensors (None for
+an omitted optional input); a converter returns a tensor or a tuple of them.
+"""
+import bisect
+
+__all__ = ["converter", "lookup", "registered", "NodeContext"]
+
+# (domain, op_type) -> sorted [(since_version, fn)]
+_CONVERTERS = {}
+
+
+def _domain(domain):
+    return "" if domain in ("", "ai.onnx") else domain
+
+
+def converter(op_type, *since_versions, domain=""):
+    """Register the decorated function for ``op_type`` at each of ``since_versions`` (the
+    opsets where ONNX introduced the definitions it implements)."""
+    if not since_versions:
+        raise TypeError(f"converter({op_type!r}) needs at least one since_version")
+
+    def register(fn):
+        entries = _CONVERTERS.setdefault((_domain(domain), op_type), [])
+        for version in since_versions:
+            if any(v == version for v, _ in entries):
+                raise ValueError(f"a converter for {op_type} since opset {version} exists")
+            bisect.insort(entries, (version, fn), key=lambda e: e[0])
+        return fn
+    return register
+
+
+def lookup(domain, op_type, opset):
+    """The converter for ``op_type`` in a model importing ``opset`` of ``domain``, or None."""
+    entries = _CONVERTERS.get((_domain(domain), op_type))
+    if not entries or opset is None:
+        return None
+    i = bisect.bisect_right([v for v, _ in entries], opset)
+    return entries[i - 1][1] if i else None
+
+
+def registered():
+    """{(domain, op_type): [since_version, ...]} of every converter (for docs and tests)."""
+    return {key: [v for v, _ in entries] for key, entries in sorted(_CONVERTERS.items())}
+
+
+class NodeContext:
+    """What a converter may know about its node besides the input tensors."""
+
+    __slots__ = ("name", "op_type", "domain", "opset", "attrs", "num_outputs", "module",
+                 "input_names", "output_names")
+
+    def __init__(self, node, opset, module, attrs):
+        self.name = node.name
+        self.op_type = node.op_type
+        self.domain = _domain(node.domain)
+        self.opset = opset
+        self.attrs = attrs
+        self.num_outputs = len(node.output)
+        self.module = module           # a weakref to the OnnxModule (no reference cycle)
+        self.input_names = list(node.input)
+        self.output_names = list(node.output)
+
+    def attr(self, name, default=None):
+        """The attribute's value (ints, floats, str, lists, rt tensors for TENSOR
+        attributes), or ``default`` when the node does not set it."""
+        return self.attrs.get(name, default)
+
+    def has(self, name):
+        return name in self.attrs
+
+    @property
+    def training(self):
+        module = self.module() if self.module is not None else None
+        return module is not None and module.training
+
+    def error(self, message):
+        """A FormatError naming this node (for attribute or input combinations that the
+        ONNX specification forbids)."""
+        from rt_import.errors import FormatError
+        return FormatError(f"ONNX node {self.name or '<unnamed>'} ({self.op_type}): {message}")
