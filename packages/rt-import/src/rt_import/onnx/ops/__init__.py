@@ -2,7 +2,7 @@
 A new family is one module here and one name in _FAMILIES."""
 import importlib
 
-_FAMILIES = ["nn", "shape"]
+_FAMILIES = ["elementwise", "activation", "reduce", "misc", "nn", "shape"]
 
 for _name in _FAMILIES:
     importlib.import_module(f"rt_import.onnx.ops.{_name}")
