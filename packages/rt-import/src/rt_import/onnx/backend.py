@@ -5,7 +5,7 @@ from onnx.backend.base import Backend, BackendRep
 
 import rt_autograd as rt
 
-from rt_import.onnx.graph import OnnxModule, to_rt, unsupported_operators
+from rt_import.onnx.graph import OnnxModule, to_numpy, to_rt, unsupported_operators
 
 __all__ = ["RtBackend", "RtBackendRep"]
 
@@ -21,7 +21,8 @@ class RtBackendRep(BackendRep):
             out = self.module(*[to_rt(x) for x in inputs])
         if not isinstance(out, tuple):
             out = (out,)
-        return tuple(o.numpy() if isinstance(o, rt.Tensor) else np.asarray(o) for o in out)
+        return tuple(to_numpy(o.detach()) if isinstance(o, rt.Tensor) else np.asarray(o)
+                     for o in out)
 
 
 class RtBackend(Backend):

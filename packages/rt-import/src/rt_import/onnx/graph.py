@@ -25,7 +25,7 @@ import rt_nn
 from rt_import.errors import FormatError, UnsupportedOperatorError
 from rt_import.onnx.registry import NodeContext, lookup
 
-__all__ = ["OnnxModule", "load_onnx", "to_rt", "ONNX_TO_RT_DTYPE"]
+__all__ = ["OnnxModule", "load_onnx", "to_rt", "to_numpy", "ONNX_TO_RT_DTYPE"]
 
 ONNX_TO_RT_DTYPE = {
     onnx.TensorProto.FLOAT: rt.float32, onnx.TensorProto.DOUBLE: rt.float64,
@@ -38,11 +38,29 @@ ONNX_TO_RT_DTYPE = {
 
 
 def to_rt(array):
-    """A numpy array (or scalar) as an rt tensor that owns a copy of the data."""
+    """A numpy array (or scalar, or an ONNX ``TensorProto``) as an rt tensor that owns a
+    copy of the data; 0-d stays 0-d, bfloat16 (ml_dtypes) stays bfloat16."""
+    if isinstance(array, onnx.TensorProto):
+        array = numpy_helper.to_array(array)
     a = np.asarray(array)
     if a.dtype.kind in "UOS":
         raise FormatError(f"string tensors are not supported (dtype {a.dtype})")
-    return rt.tensor(np.ascontiguousarray(a))
+    if a.dtype.name == "bfloat16":
+        # numpy has no bfloat16 of its own; every bfloat16 is exactly a float32
+        return rt.tensor(np.array(a.astype(np.float32), order="C")).to(rt.bfloat16)
+    try:
+        return rt.tensor(np.array(a, copy=True, order="C"))
+    except TypeError:
+        raise FormatError(f"rt has no dtype for numpy {a.dtype} (an ONNX tensor of that type "
+                          "cannot be loaded)") from None
+
+
+def to_numpy(tensor):
+    """An rt tensor as a numpy array (bfloat16 as ml_dtypes' bfloat16, as onnx uses)."""
+    if tensor.dtype == rt.bfloat16:
+        import ml_dtypes
+        return tensor.float().numpy().astype(ml_dtypes.bfloat16)
+    return tensor.numpy()
 
 
 def _tensor_proto_to_rt(proto, where):
