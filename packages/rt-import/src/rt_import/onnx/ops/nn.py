@@ -26,7 +26,8 @@ import rt_autograd as rt
 import rt_nn.functional as F
 
 from rt_import.onnx.graph import ONNX_TO_RT_DTYPE
-from rt_import.onnx.ops.shape import check_size, index_tensor, ints, norm_axes, norm_axis
+from rt_import.onnx.ops.shape import (check_size, index_tensor, ints, norm_axes, norm_axis,
+                                      to_numpy)
 from rt_import.onnx.registry import converter
 
 __all__ = []
@@ -674,7 +675,7 @@ def _resize_axis(x, axis, idx, w, extrapolated, extrapolation_value):
 def _float_array(node, t, what):
     if t is None:
         return None
-    a = np.asarray(t.detach().numpy())
+    a = to_numpy(t)
     if a.size == 0:
         return None
     if a.ndim != 1:

@@ -32,12 +32,20 @@ MAX_ELEMENTS = 1 << 31
 
 # ---- helpers shared with ops/nn.py -------------------------------------------------------------
 
+def to_numpy(tensor):
+    """An rt tensor's values as a numpy array (bfloat16, which numpy lacks, as float32)."""
+    t = tensor.detach()
+    if t.dtype == rt.bfloat16:
+        t = t.float()
+    return np.asarray(t.numpy())
+
+
 def ints(node, tensor, what, ndim=1):
     """A shape-like input (an integer tensor) as a list of Python ints (``ndim`` 1) or one int
     (``ndim`` 0, which also accepts a one-element 1-D tensor)."""
     if tensor is None:
         return None
-    a = np.asarray(tensor.detach().numpy() if isinstance(tensor, rt.Tensor) else tensor)
+    a = to_numpy(tensor) if isinstance(tensor, rt.Tensor) else np.asarray(tensor)
     if a.dtype.kind not in "iu":
         raise node.error(f"input {what} must be an integer tensor, got {a.dtype}")
     if ndim == 0:
@@ -80,7 +88,7 @@ def index_tensor(values):
 
 def _scalar_value(node, tensor, dtype, what):
     """A 0-d or one-element tensor as a Python number suitable for ``dtype``."""
-    a = np.asarray(tensor.detach().numpy())
+    a = to_numpy(tensor)
     if a.size == 0:
         return None
     if a.size != 1:
@@ -305,7 +313,7 @@ def slice_(node, data, starts, ends, axes=None, steps=None):
 
 def _indices(node, indices, dim, what="indices"):
     """Integer indices as an int64 numpy array with negative values wrapped, range-checked."""
-    a = np.asarray(indices.detach().numpy())
+    a = to_numpy(indices)
     if a.dtype.kind not in "iu":
         raise node.error(f"{what} must be an integer tensor, got {a.dtype}")
     a = a.astype(np.int64)
@@ -356,7 +364,7 @@ def scatter_nd(node, data, indices, updates):
     if reduction in ("max", "min") and node.opset < 18:
         raise node.error(f"reduction {reduction!r} needs opset 18")
     shape = tuple(data.shape)
-    idx = np.asarray(indices.detach().numpy())
+    idx = to_numpy(indices)
     if idx.dtype.kind not in "iu" or idx.ndim < 1:
         raise node.error("indices must be an integer tensor of rank >= 1")
     k = idx.shape[-1]
