@@ -134,7 +134,7 @@ def i64(*v):
     return np.array(v, dtype=np.int64)
 
 
-# ---- registry ----------------------------------------------------------------------------------
+# ---- registry ------------------------------------------------------------------------------------
 
 MY_OPS = ("MatMul Gemm Conv ConvTranspose BatchNormalization LayerNormalization "
           "InstanceNormalization MaxPool AveragePool GlobalAveragePool GlobalMaxPool Reshape "
@@ -161,7 +161,7 @@ def test_every_changed_version_from_11_to_21_is_registered():
                 assert lookup("", op, opset) is not None
 
 
-# ---- MatMul, Gemm ------------------------------------------------------------------------------
+# ---- MatMul, Gemm --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("a, b", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)),
                                   ((2, 1, 3, 4), (5, 4, 2)), ((5, 2, 3), (3, 4))])
@@ -200,7 +200,7 @@ def test_gemm_rejects_bad_shapes():
                {"a": randn(3, 5), "b": randn(4, 5)})
 
 
-# ---- Conv, ConvTranspose -----------------------------------------------------------------------
+# ---- Conv, ConvTranspose -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("attrs", [
     {},
@@ -273,7 +273,7 @@ def test_conv_transpose_1d_3d(nd):
           opset=22, rtol=1e-4, atol=1e-5, expected=[want])
 
 
-# ---- pooling -----------------------------------------------------------------------------------
+# ---- pooling -------------------------------------------------------------------------------------
 
 POOL_CASES = [
     {"kernel_shape": [3, 3]},
@@ -367,6 +367,21 @@ def test_max_pool_indices_3d_column_major():
         assert x[nc // c, nc % c, dd, hh, ww] == y[pos]
 
 
+@pytest.mark.parametrize("pads", [[0, 0, 1, 1], [0, 0, 0, 0]])
+def test_max_pool_gradient_goes_to_the_first_maximum(pads):
+    """Ties (zeros after a Relu) send each window's gradient to one element, the first
+    maximum, as PyTorch's max_pool2d does: in the composed path (asymmetric pads) as in the
+    kernel path."""
+    mod = OnnxModule(make_model("MaxPool", {"x": np.zeros((1, 1, 4, 4), np.float32)},
+                                {"kernel_shape": [2, 2], "strides": [2, 2], "pads": pads},
+                                opset=12))
+    x = rt.zeros(1, 1, 4, 4, requires_grad=True)
+    mod(x).sum().backward()
+    want = np.zeros((4, 4), np.float32)
+    want[::2, ::2] = 1
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], want)
+
+
 @pytest.mark.parametrize("op", ["GlobalAveragePool", "GlobalMaxPool"])
 @pytest.mark.parametrize("shape", [(2, 3, 5), (2, 3, 4, 5), (1, 2, 3, 4, 2)])
 def test_global_pools(op, shape):
@@ -375,7 +390,7 @@ def test_global_pools(op, shape):
     check(op, {"x": x}, opset=11, expected=[f(x, axis=tuple(range(2, x.ndim)), keepdims=True)])
 
 
-# ---- normalization -----------------------------------------------------------------------------
+# ---- normalization -------------------------------------------------------------------------------
 
 def _bn_inputs(c=3, shape=(2, 3, 4, 5)):
     return {"x": randn(*shape), "s": randn(c), "b": randn(c), "m": randn(c),
@@ -571,7 +586,7 @@ def test_slice_rejects_zero_step():
         run_rt(make_model("Slice", inputs, opset=13), inputs)
 
 
-# ---- Gather, GatherElements, ScatterND ------------------------------------------------------------
+# ---- Gather, GatherElements, ScatterND -----------------------------------------------------------
 
 @pytest.mark.parametrize("axis, idx", [(1, np.array([[0, -1], [2, 1]])),
                                        (-1, np.array([3, 0, -4]))])
@@ -614,7 +629,7 @@ def test_scatter_nd(reduction):
           opset=18)
 
 
-# ---- Shape, Size, Expand, Tile -----------------------------------------------------------------
+# ---- Shape, Size, Expand, Tile -------------------------------------------------------------------
 
 @pytest.mark.parametrize("start, end", [(None, None), (1, None), (-2, None), (0, -1),
                                         (-10, 10), (2, 1)])
@@ -650,7 +665,7 @@ def test_tile():
     check("Tile", {"x": np.arange(4, dtype=np.int32).reshape(2, 2), "r": i64(1, 0)}, opset=13)
 
 
-# ---- Pad ---------------------------------------------------------------------------------------
+# ---- Pad -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["constant", "reflect", "edge", "wrap"])
 @pytest.mark.parametrize("pads", [(0, 2, 1, 0, 1, 3), (1, 0, 0, 2, 3, 1)])
@@ -689,7 +704,7 @@ def test_pad_wrap_needs_opset_19():
         run_rt(make_model("Pad", inputs, {"mode": "wrap"}, opset=18), inputs)
 
 
-# ---- Resize ------------------------------------------------------------------------------------
+# ---- Resize --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("nearest_mode", ["round_prefer_floor", "round_prefer_ceil", "floor",
                                           "ceil"])
@@ -770,7 +785,7 @@ def test_depth_space_round_trip(mode):
     np.testing.assert_array_equal(back, x)
 
 
-# ---- gradients: an imported graph trains -------------------------------------------------------
+# ---- gradients: an imported graph trains ---------------------------------------------------------
 
 GRAD_CASES = [
     # op, node inputs (shape: float64 array; otherwise the value), attributes, opset,
@@ -911,3 +926,27 @@ def test_small_cnn_graph_trains():
     # the graph's statistics are not trained (no gradient reaches them)
     stats = dict(mod.named_parameters())
     assert stats["bn.running_mean"].grad is None and stats["bn.running_var"].grad is None
+
+
+# ---- hostile attributes: errors, not allocations -------------------------------------------------
+
+@pytest.mark.parametrize("op, attrs", [
+    ("MaxPool", {"kernel_shape": [2, 2], "pads": [1 << 30, 0, 1 << 30, 0]}),
+    ("AveragePool", {"kernel_shape": [2, 2], "pads": [0, 1 << 30, 0, 1 << 30]}),
+    ("Conv", {"pads": [1 << 30, 0, 0, 1 << 30]}),
+    ("Conv", {"pads": [1 << 30, 1 << 30, 1 << 30, 1 << 30]}),
+    ("ConvTranspose", {"strides": [1 << 30, 1 << 30]}),
+])
+def test_huge_pads_and_strides_are_refused(op, attrs):
+    inputs = {"x": randn(1, 1, 4, 4)}
+    if op.startswith("Conv"):
+        inputs["w"] = randn(1, 1, 3, 3)
+    with pytest.raises(FormatError, match="elements"):
+        run_rt(make_model(op, inputs, attrs, opset=11), inputs)
+
+
+def test_lrn_huge_size_is_the_whole_channel_window():
+    x = randn(1, 3, 2, 2)
+    size = 1 << 40
+    want = x / (1.0 + 1e-4 / size * (x ** 2).sum(axis=1, keepdims=True)) ** 0.75
+    check("LRN", {"x": x}, {"size": size}, opset=13, expected=[want])

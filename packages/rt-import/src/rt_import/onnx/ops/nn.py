@@ -86,7 +86,7 @@ def gemm(node, a, b, c=None):
     return y if y.dtype == dtype else y.to(dtype)
 
 
-# ---- spatial attribute handling (Conv, ConvTranspose, pools) ------------------------------------
+# ---- spatial attribute handling (Conv, ConvTranspose, pools) -------------------------------------
 
 def _spatial(node, nd, name, default):
     v = node.attr(name)
@@ -182,6 +182,8 @@ def conv(node, x, w, b=None):
         raise node.error(f"group {group} does not fit input channels {x.shape[1]} and weight "
                          f"shape {list(w.shape)}")
     begin, end = _conv_pads(list(x.shape[2:]), kernel, strides, dilations, begin, end, auto_pad)
+    check_size(node, list(x.shape[:2]) + [n + lo + hi for n, lo, hi in
+                                          zip(x.shape[2:], begin, end)])
     if begin != end:
         x = rt.constant_pad_nd(x, _torch_pad_list(begin, end), 0)
         begin = [0] * nd
@@ -286,6 +288,9 @@ def _pool_plan(node, x):
     if any(o < 1 for o in out):
         raise node.error(f"the kernel {kernel} (dilations {dilations}) does not fit the padded "
                          f"input {in_sizes}")
+    # the padded input the windows cover (huge pads must not allocate)
+    check_size(node, list(x.shape[:2]) + [(o - 1) * s + ke for o, s, ke in
+                                          zip(out, strides, keff)])
     return kernel, strides, dilations, begin, end, out, ceil_mode
 
 
@@ -334,15 +339,14 @@ def _fits_torch(x, kernel, strides, dilations, begin, end, out, ceil_mode):
                                                 out)))
 
 
-def _max_indices(x, windows, out, strides, dilations, begin, storage_order):
-    """MaxPool's Indices: the flat index (over N, C and the spatial axes; the spatial part
-    column-major when ``storage_order`` is 1) of each window's first maximum."""
+def _max_indices(x, arg, kernel, out, strides, dilations, begin, storage_order):
+    """MaxPool's Indices from each window's argmax ``arg`` (a flat offset in the kernel): the
+    flat index over N, C and the spatial axes, the spatial part column-major when
+    ``storage_order`` is 1."""
     shape = tuple(x.shape)
     nd = len(shape) - 2
     spatial = shape[2:]
-    kernel = tuple(windows.shape[2 + nd:])
-    flat = windows.reshape(tuple(windows.shape[:2 + nd]) + (math.prod(kernel),))
-    offs = np.unravel_index(flat.argmax(-1).numpy().astype(np.int64), kernel)
+    offs = np.unravel_index(arg, kernel)
     coords = []
     for i in range(nd):
         o = np.arange(out[i]).reshape((1, 1) + tuple(-1 if j == i else 1 for j in range(nd)))
@@ -359,7 +363,10 @@ def _max_indices(x, windows, out, strides, dilations, begin, storage_order):
 def max_pool(node, x):
     """MaxPool-8/10/11/12/22 over 1 to 3 spatial axes: ``kernel_shape``, ``strides``,
     ``dilations``, ``pads`` or ``auto_pad``, ``ceil_mode``; the optional Indices output
-    (flat indices, ``storage_order``). int8/uint8 inputs (12+) as well as floats."""
+    (flat indices, ``storage_order``). int8/uint8 inputs (12+) as well as floats.
+
+    Each window's value is its first maximum (as the reference and PyTorch's kernel pick it),
+    so the gradient goes to that one element, ties included."""
     kernel, strides, dilations, begin, end, out, ceil_mode = _pool_plan(node, x)
     want_indices = node.num_outputs > 1
     if not want_indices and x.dtype in _FLOAT_KERNEL_DTYPES and \
@@ -368,13 +375,13 @@ def max_pool(node, x):
         return fn(x, kernel, strides, begin, dilations, ceil_mode)
     xp = _pad_to_windows(x, begin, kernel, strides, dilations, out, _lowest(x.dtype))
     win = _windows(xp, kernel, strides, dilations, out)
-    nd = len(kernel)
-    y = win.amax(dim=tuple(range(2 + nd, 2 + 2 * nd)))
+    flat = win.reshape(tuple(win.shape[:2 + len(kernel)]) + (math.prod(kernel),))
+    arg = flat.detach().argmax(-1, keepdim=True)
+    y = flat.gather(-1, arg).squeeze(-1)
     if not want_indices:
         return y
-    with rt.no_grad():
-        idx = _max_indices(x, win.detach(), out, strides, dilations, begin,
-                           int(node.attr("storage_order", 0)))
+    idx = _max_indices(x, arg.squeeze(-1).numpy().astype(np.int64), tuple(kernel), out,
+                       strides, dilations, begin, int(node.attr("storage_order", 0)))
     return y, idx
 
 
@@ -563,10 +570,13 @@ def lrn(node, x):
         return x
     n, c = x.shape[0], x.shape[1]
     sq = (x * x).reshape((n, c, -1))
-    lo, hi = (size - 1) // 2, -(-(size - 1) // 2)
+    # window reach beyond c - 1 channels only adds zero padding: cap it (a hostile size must
+    # not allocate or loop size times)
+    lo = min((size - 1) // 2, c - 1)
+    hi = min(-(-(size - 1) // 2), c - 1)
     padded = rt.constant_pad_nd(sq, (0, 0, lo, hi), 0)
     total = padded.narrow(1, 0, c)
-    for j in range(1, size):
+    for j in range(1, lo + hi + 1):
         total = total + padded.narrow(1, j, c)
     return x / (total * (alpha / size) + k).pow(beta).reshape(tuple(x.shape))
 

@@ -30,7 +30,7 @@ __all__ = []
 MAX_ELEMENTS = 1 << 31
 
 
-# ---- helpers shared with ops/nn.py -------------------------------------------------------------
+# ---- helpers shared with ops/nn.py ---------------------------------------------------------------
 
 def to_numpy(tensor):
     """An rt tensor's values as a numpy array (bfloat16, which numpy lacks, as float32)."""
@@ -103,7 +103,7 @@ def _scalar_value(node, tensor, dtype, what):
     return int(v)
 
 
-# ---- Reshape, Flatten, Transpose, Squeeze, Unsqueeze ------------------------------------------
+# ---- Reshape, Flatten, Transpose, Squeeze, Unsqueeze ---------------------------------------------
 
 @converter("Reshape", 5, 13, 14, 19, 21, 23, 24, 25)
 def reshape(node, data, shape):
@@ -204,7 +204,7 @@ def unsqueeze(node, x, axes=None):
     return x.reshape(tuple(out))
 
 
-# ---- Concat, Split, Slice ----------------------------------------------------------------------
+# ---- Concat, Split, Slice ------------------------------------------------------------------------
 
 @converter("Concat", 4, 11, 13)
 def concat(node, *inputs):
@@ -309,7 +309,7 @@ def slice_(node, data, starts, ends, axes=None, steps=None):
     return out
 
 
-# ---- Gather, GatherElements, ScatterND ----------------------------------------------------------
+# ---- Gather, GatherElements, ScatterND -----------------------------------------------------------
 
 def _indices(node, indices, dim, what="indices"):
     """Integer indices as an int64 numpy array with negative values wrapped, range-checked."""
@@ -397,7 +397,7 @@ def scatter_nd(node, data, indices, updates):
     return out.reshape(shape)
 
 
-# ---- Shape, Size -------------------------------------------------------------------------------
+# ---- Shape, Size ---------------------------------------------------------------------------------
 
 @converter("Shape", 1, 13, 15, 19, 21, 23, 24, 25)
 def shape_(node, data):
@@ -420,7 +420,7 @@ def size(node, data):
     return rt.tensor(np.array(math.prod(data.shape), dtype=np.int64))
 
 
-# ---- Expand, Tile ------------------------------------------------------------------------------
+# ---- Expand, Tile --------------------------------------------------------------------------------
 
 @converter("Expand", 8, 13)
 def expand(node, x, shape):
@@ -453,7 +453,7 @@ def tile(node, x, repeats):
     return x.repeat(*reps)
 
 
-# ---- Pad ---------------------------------------------------------------------------------------
+# ---- Pad -----------------------------------------------------------------------------------------
 
 _NP_PAD_MODE = {"reflect": "reflect", "edge": "edge", "wrap": "wrap"}
 
