@@ -197,6 +197,29 @@ def test_torch_views_parameters_and_containers(legacy):
     assert got["t"][0, 0].item() == 42.0
 
 
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+@pytest.mark.parametrize("protocol", [1, 2, 3, 4, 5])
+def test_torch_files_any_pickle_protocol(protocol, legacy):
+    torch.manual_seed(8)
+    x = torch.randn(3, 4)
+    obj = {"x": x, "t": x.t(), "p": torch.nn.Parameter(torch.randn(2)), "n": [1, "a", 2.5]}
+    buf = io.BytesIO()
+    torch.save(obj, buf, pickle_protocol=protocol, _use_new_zipfile_serialization=not legacy)
+    got = rt_import.load(io.BytesIO(buf.getvalue()))
+    compare_t2r(obj, got)
+    assert shares(got["t"], got["x"], rt)
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+def test_torch_protocol_0_is_a_format_error(legacy):
+    # protocol 0 writes persistent ids as their repr text: torch cannot load it either
+    buf = io.BytesIO()
+    torch.save({"x": torch.ones(2)}, buf, pickle_protocol=0,
+               _use_new_zipfile_serialization=not legacy)
+    with pytest.raises(rt_import.FormatError, match="persistent id"):
+        rt_import.load(io.BytesIO(buf.getvalue()))
+
+
 def test_torch_misc_values():
     obj = {"size": torch.Size([2, 3]), "dtype": torch.bfloat16, "device": torch.device("cpu"),
            "set": {1, 2}, "complex": 1 - 2j, "bytearray": bytearray(b"ab"),

@@ -508,6 +508,18 @@ def test_conj_and_neg_metadata_are_materialised():
     assert neg.tolist() == [-1 - 2j, -3 + 4j]
 
 
+@pytest.mark.parametrize("protocol", [0, 1, 2, 4])
+def test_legacy_headers_in_any_pickle_protocol(protocol):
+    # protocols 0 and 1 have no PROTO opcode: the file starts with the text LONG opcode
+    data = legacy_bytes({"a": rt.arange(3.0)})
+    m = sum(len(pickle.dumps(v, protocol=2)) for v in (
+        checkpoint.MAGIC_NUMBER, 1001, {"protocol_version": 1001, "little_endian": True,
+                                        "type_sizes": {"short": 2, "int": 4, "long": 8}}))
+    head = b"".join(pickle.dumps(v, protocol=protocol) for v in (
+        checkpoint.MAGIC_NUMBER, 1001, {"little_endian": True}))
+    assert load_bytes(head + data[m:])["a"].tolist() == [0.0, 1.0, 2.0]
+
+
 def test_legacy_storage_views():
     # PyTorch < 0.4 pickled views of storages: (view_key, offset, size) in the persistent id
     def vpid(view):
@@ -686,6 +698,25 @@ def test_deeply_nested_keys_are_refused():
         load_bytes(data)
     deep_values = b"\x80\x02" + b"]" * 3000 + b"a" * 2999 + b"."   # lists nest fine
     assert isinstance(load_bytes(make_zip(deep_values)), list)
+
+
+@pytest.mark.parametrize("key", [2 ** 61 - 1, -(2 ** 62), float(2 ** 62), 1 + 2j,
+                                 frozenset([1]), (1, (2, 2 ** 70))], ids=repr)
+def test_keys_a_file_could_make_collide_are_refused(key):
+    # ints equal modulo 2**61 - 1 hash alike, as do complex(1000003 * k, -k) for every k: a
+    # file could make every dict insertion linear; such keys never occur in checkpoints
+    for ops in (b"}" + P(key) + P(1) + b"s", b"\x8f(" + P(key) + b"\x90"):
+        with pytest.raises(FormatError, match="dict key or set item"):
+            load_bytes(make_zip(b"\x80\x04" + ops + b"."))
+
+
+def test_hashing_work_is_bounded():
+    # one 1000-element tuple key inserted 20000 times: tuples do not cache their hash
+    ops = b"\x80\x02}" + P(tuple(range(1000))) + P(1) + b"s" + b"h\x00K\x01s" * 20000
+    with pytest.raises(FormatError, match="tuple elements hashed"):
+        load_bytes(make_zip(ops + b"."))
+    ok = b"\x80\x02}" + P(tuple(range(1000))) + P(1) + b"s" + b"h\x00K\x01s" * 100
+    assert list(load_bytes(make_zip(ok + b"."))) == [tuple(range(1000))]
 
 
 @pytest.mark.parametrize("size,stride,offset", [

@@ -31,14 +31,18 @@ bad UTF-8) raise ``FormatError``.
 import _compat_pickle
 import codecs
 import struct
+import threading
 from collections import Counter, OrderedDict
 
 from rt_import.errors import FormatError, UnsafeCheckpointError
 
 __all__ = ["Source", "SafeCallable", "Unpickler"]
 
-_MAX_KEY_DEPTH = 64          # nesting allowed in a tuple/frozenset that gets hashed
-_MAX_KEY_NODES = 100_000     # elements visited when checking one such key
+_MAX_KEY_DEPTH = 64          # nesting allowed in a tuple that gets hashed
+_KEY_BUDGET = 10_000_000     # tuple elements hashed (as keys / set items) in one load
+_HASH_MODULUS = (1 << 61) - 1  # sys.hash_info.modulus on 64-bit CPython
+_INF = float("inf")
+_local = threading.local()
 _MAX_LINE = 1 << 20          # a text-opcode line (protocol 0) longer than this is corrupt
 
 
@@ -140,25 +144,57 @@ def _decode_long(data):
     return int.from_bytes(data, "little", signed=True)
 
 
+def _key_error(what):
+    return FormatError(f"{what} as a dict key or set item is not allowed (hashing such keys "
+                       "can be made to collide or to recurse without bound)")
+
+
 def _check_key(obj):
-    """Refuse a tuple/frozenset key so deeply nested that hashing it could exhaust the C
-    stack (tuple hashing recurses without a recursion guard)."""
-    if not isinstance(obj, (tuple, frozenset)):
+    """Refuse dict keys / set items whose hashing an attacker controls: tuples nested deeply
+    enough to exhaust the C stack (tuple hashing recurses without a recursion guard), ints
+    and floats of magnitude 2**61 and more (their hashes wrap modulo 2**61 - 1, so a file
+    could fill a dict with colliding keys and make each insertion linear), complex numbers
+    and frozensets (hashes that combine parts linearly or by XOR, collisions are easy to
+    build). Tuple elements are checked by the same rules; the elements visited across one
+    ``Unpickler.load`` are counted, since tuples do not cache their hash."""
+    t = type(obj)
+    if t is str or t is bytes or t is bool or obj is None:
         return
+    if t is int:
+        if not -_HASH_MODULUS < obj < _HASH_MODULUS:
+            raise _key_error("an int of magnitude 2**61 or more")
+        return
+    if t is float:
+        if obj == obj and abs(obj) != _INF and abs(obj) >= _HASH_MODULUS:
+            raise _key_error("a float of magnitude 2**61 or more")
+        return
+    if t is complex or isinstance(obj, frozenset):
+        raise _key_error(f"a {t.__name__}")
+    if not isinstance(obj, tuple):
+        return          # rt tensors, dtypes, devices: hashed by identity or a small code
     stack = [(obj, 1)]
-    seen = 0
+    budget = _budget()
     while stack:
         o, depth = stack.pop()
         if depth > _MAX_KEY_DEPTH:
             raise FormatError(f"a dict key or set item nested more than {_MAX_KEY_DEPTH} "
                               "levels deep")
+        budget[0] -= len(o)
+        if budget[0] < 0:
+            raise FormatError(f"more than {_KEY_BUDGET} tuple elements hashed as dict keys "
+                              "or set items")
         for item in o:
-            seen += 1
-            if seen > _MAX_KEY_NODES:
-                raise FormatError(f"a dict key or set item with more than {_MAX_KEY_NODES} "
-                                  "elements")
-            if isinstance(item, (tuple, frozenset)):
+            if isinstance(item, tuple):
                 stack.append((item, depth + 1))
+            else:
+                _check_key(item)
+
+
+def _budget():
+    budget = getattr(_local, "budget", None)
+    if budget is None:
+        budget = _local.budget = [_KEY_BUDGET]
+    return budget
 
 
 class Unpickler:
@@ -258,6 +294,7 @@ class Unpickler:
         self._stack = []
         self._metastack = []
         self._memo = {}
+        _local.budget = [_KEY_BUDGET]
         read = self._src.read
         dispatch = _DISPATCH
         while True:

@@ -835,7 +835,11 @@ def _load_legacy(f, start, end, loader):
     def plain():
         return Unpickler(src, None).load()
 
-    magic = plain()
+    try:
+        magic = plain()
+    except FormatError as exc:
+        raise FormatError(f"not a PyTorch checkpoint: neither a zip archive nor a legacy "
+                          f"torch.save pickle ({exc})") from None
     if magic != MAGIC_NUMBER:
         raise FormatError("not a PyTorch checkpoint: the legacy format's magic number is "
                           "missing")
@@ -965,6 +969,10 @@ def load(path_or_file, map_location=None, *, weights_only=True):
     dropped (rt tensors have no ``__dict__``); a ``_rebuild_tensor_v3`` view of an untyped
     storage as a dtype of another element size is a copy.
 
+    Pickles of protocols 1 to 5 are read (``torch.save(..., pickle_protocol=p)``;
+    PyTorch's own weights_only loader reads 2 and 3); protocol 0 cannot hold PyTorch's
+    persistent ids and is a ``FormatError``, as in PyTorch.
+
     ``weights_only`` is accepted for drop-in compatibility and must be True.
 
     >>> import io, rt_autograd as rt, rt_import
@@ -1004,13 +1012,12 @@ def load(path_or_file, map_location=None, *, weights_only=True):
             raise TypeError("load: the file must be opened in binary mode")
         if head[:4] == b"PK\x03\x04":
             return _load_zip(f, start, end, loader)
-        if head[:1] == b"\x80":
-            return _load_legacy(f, start, end, loader)
         if len(head) >= 262 and head[257:262] == b"ustar":
             raise FormatError("the pre-0.4 tar checkpoint format is not supported (PyTorch's "
                               "weights_only loader refuses it too)")
-        raise FormatError("not a PyTorch checkpoint: neither a zip archive nor a legacy "
-                          f"pickle header (starts with {bytes(head[:8])!r})")
+        # anything else may be the legacy format, pickled with any protocol (0 and 1 have
+        # no PROTO opcode): its first pickle must be the magic number
+        return _load_legacy(f, start, end, loader)
     finally:
         if own:
             f.close()
