@@ -16,7 +16,8 @@ MobileNet-style block (strided and depthwise Conv, BatchNormalization, ReLU6 as 
 Hardswish as HardSigmoid * x before opset 14, residual Add, ReduceMean) and an
 ``nn.TransformerEncoder`` in eval mode (the exporter supports it from opset 14: opset 11 lacks
 ``aten::unflatten`` and 13 ``scaled_dot_product_attention``; LayerNormalization is one node
-from opset 17).
+from opset 17) and a UNet-style encoder-decoder (MaxPool, Resize nearest, bilinear with
+align_corners and bicubic, Concat).
 """
 import io
 import warnings
@@ -88,6 +89,29 @@ class MobileNetStyle(nn.Module):
         return self.head(x.mean((2, 3)))
 
 
+class UNetStyle(nn.Module):
+    """Encoder-decoder resampling: MaxPool, nearest upsampling (Resize asymmetric/floor), a
+    skip Concat, bilinear with align_corners and a scale that gives no whole length (9.6 ->
+    9) and bicubic to a size (Resize half_pixel)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.conv3 = nn.Conv2d(8, 4, 3, padding=1)
+        self.head = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        F = nn.functional
+        a = torch.relu(self.conv1(x))
+        b = torch.relu(self.conv2(F.max_pool2d(a, 2)))
+        b = F.interpolate(b, scale_factor=2.0, mode="nearest")
+        c = torch.relu(self.conv3(torch.cat([a, b], 1)))
+        c = F.interpolate(c, scale_factor=0.6, mode="bilinear", align_corners=True)
+        c = F.interpolate(c, size=(7, 9), mode="bicubic", align_corners=False)
+        return self.head(c)
+
+
 def _mlp():
     return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(),
                          nn.Linear(16, 4))
@@ -104,6 +128,7 @@ MODELS = {
     "resnet": (ResNetStyle, (2, 3, 16, 16), (11, 13, 17)),
     "mobilenet": (MobileNetStyle, (2, 3, 16, 16), (11, 13, 17)),
     "transformer": (_encoder, (2, 5, 16), (14, 17)),
+    "unet": (UNetStyle, (2, 3, 16, 16), (11, 13, 17)),
 }
 
 CASES = [(name, opset) for name, (_, _, opsets) in MODELS.items() for opset in opsets]

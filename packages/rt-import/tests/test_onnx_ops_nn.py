@@ -712,9 +712,17 @@ def test_pad_wrap_needs_opset_19():
                                  "asymmetric"])
 def test_resize_nearest_modes(nearest_mode, ctm):
     x = randn(1, 2, 4, 5)
+    attrs = {"mode": "nearest", "nearest_mode": nearest_mode,
+             "coordinate_transformation_mode": ctm}
+    expected = None
+    if ctm == "align_corners":
+        # 5 * float32(0.6) is 3.0000001: onnx.reference divides by 2.0000001 and floors
+        # 1.9999999 to 1; the output length is 3 (see the test below), so the oracle is the
+        # same resize given by sizes
+        sized = {"x": x, "_r": None, "_s": None, "z": i64(1, 2, 6, 3)}
+        expected = run_ref(make_model("Resize", sized, attrs, opset=13), sized)
     check("Resize", {"x": x, "_r": None, "s": np.array([1, 1, 1.7, 0.6], np.float32)},
-          {"mode": "nearest", "nearest_mode": nearest_mode,
-           "coordinate_transformation_mode": ctm}, opset=13)
+          attrs, opset=13, expected=expected)
 
 
 @pytest.mark.parametrize("ctm", ["half_pixel", "pytorch_half_pixel", "align_corners",
@@ -722,9 +730,27 @@ def test_resize_nearest_modes(nearest_mode, ctm):
 @pytest.mark.parametrize("mode", ["linear", "cubic"])
 def test_resize_interpolating_modes(ctm, mode):
     x = randn(2, 3, 5, 4)
+    attrs = {"mode": mode, "coordinate_transformation_mode": ctm}
+    expected = None
+    if ctm == "align_corners":
+        # 5 * 2.5 = 12.5 -> 12: rt divides by the output length 12 - 1 (onnxruntime,
+        # PyTorch), onnx.reference by 11.5, so the oracle is the same resize given by sizes
+        sized = {"x": x, "_r": None, "_s": None, "z": i64(2, 3, 12, 3)}
+        expected = run_ref(make_model("Resize", sized, attrs, opset=19), sized)
     check("Resize", {"x": x, "_r": None, "s": np.array([1, 1, 2.5, 0.75], np.float32)},
-          {"mode": mode, "coordinate_transformation_mode": ctm}, opset=19, rtol=1e-4,
-          atol=1e-5)
+          attrs, opset=19, rtol=1e-4, atol=1e-5, expected=expected)
+
+
+def test_resize_align_corners_divides_by_the_output_length():
+    """PyTorch's interpolate(scale_factor=0.6, mode="bilinear", align_corners=True) on a
+    4x6 input: a 2x3 output sampling rows 0, 3 and columns 0, 2.5, 5 (the source position
+    is dst * (in - 1) / (out - 1)), which the torch exporter writes as Resize linear
+    align_corners with scales 0.6."""
+    x = np.arange(24, dtype=np.float32).reshape(1, 1, 4, 6)
+    want = np.array([[[[0, 2.5, 5], [18, 20.5, 23]]]], np.float32)
+    check("Resize", {"x": x, "_r": None, "s": np.array([1, 1, 0.6, 0.6], np.float32)},
+          {"mode": "linear", "coordinate_transformation_mode": "align_corners"}, opset=13,
+          expected=[want])
 
 
 def test_resize_opset11_sizes_with_empty_roi_and_scales():

@@ -590,30 +590,34 @@ _NEAREST = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
 
 def _source_coords(ctm, out_len, in_len, scale, roi):
     """x_original for every output index (Resize-19's coordinate_transformation_mode), and
-    for tf_crop_and_resize the mask of positions outside the input (extrapolated)."""
+    for tf_crop_and_resize the mask of positions outside the input (extrapolated).
+
+    ``length_resized`` in the specification's formulas is the output's (integer) length, as
+    onnxruntime and PyTorch (whose exporter emits align_corners) use it; onnx.reference
+    divides by the fractional ``scale * length_original`` instead, which differs when a scale
+    does not give a whole length. Only half_pixel_symmetric uses the fractional length, by
+    its definition."""
     y = np.arange(out_len, dtype=np.float64)
-    out_w = scale * in_len           # the fractional output length, as the reference uses
     extrapolated = None
     if ctm == "align_corners":
-        x = np.zeros(out_len) if out_w == 1 else y * (in_len - 1) / (out_w - 1)
+        x = np.zeros(out_len) if out_len == 1 else y * (in_len - 1) / (out_len - 1)
     elif ctm == "asymmetric":
         x = y / scale
     elif ctm == "tf_crop_and_resize":
         lo, hi = roi
-        if out_w == 1:
+        # the reference's order of operations: ties (nearest) round the same way
+        if out_len == 1:
             x = np.full(out_len, (hi - lo) * (in_len - 1) / 2)
         else:
-            x = y * (hi - lo) * (in_len - 1) / (out_w - 1)
+            x = y * (hi - lo) * (in_len - 1) / (out_len - 1)
         x = x + lo * (in_len - 1)
         extrapolated = (x < 0) | (x > in_len - 1)
     elif ctm == "pytorch_half_pixel":
-        # onnx.reference maps a length-1 output to -0.5 (the text says 0); for nearest and
-        # linear both pick element 0, for cubic the reference is followed
-        x = np.full(out_len, -0.5) if out_w == 1 else (y + 0.5) / scale - 0.5
+        x = np.zeros(out_len) if out_len == 1 else (y + 0.5) / scale - 0.5
     elif ctm == "half_pixel":
         x = (y + 0.5) / scale - 0.5
     else:                            # half_pixel_symmetric (19)
-        offset = in_len / 2 * (1 - out_len / out_w)
+        offset = in_len / 2 * (1 - out_len / (scale * in_len))
         x = offset + (y + 0.5) / scale - 0.5
     return x, extrapolated
 
@@ -762,7 +766,9 @@ def resize(node, x, roi=None, scales=None, sizes=None):
         if roi_v is None or len(roi_v) != 2 * len(axes):
             raise node.error(f"tf_crop_and_resize needs a roi of {2 * len(axes)} values")
         for i, a in enumerate(axes):
-            roi_pairs[a] = (float(roi_v[i]), float(roi_v[i + len(axes)]))
+            # kept in the roi's own type: (end - start) rounds as in the reference, so
+            # nearest ties fall on the same side
+            roi_pairs[a] = (roi_v[i], roi_v[i + len(axes)])
     cubic_a = float(node.attr("cubic_coeff_a", -0.75))
     exclude_outside = bool(node.attr("exclude_outside", 0))
     extrapolation_value = float(node.attr("extrapolation_value", 0.0))
@@ -778,7 +784,8 @@ def resize(node, x, roi=None, scales=None, sizes=None):
         y = x
     for a in axes:
         n_in, n_out, s = in_shape[a], out_shape[a], scale[a]
-        if math.isclose(s, 1.0) and n_in == n_out and roi_pairs[a] == (0.0, 1.0):
+        if math.isclose(s, 1.0) and n_in == n_out and \
+                (float(roi_pairs[a][0]), float(roi_pairs[a][1])) == (0.0, 1.0):
             continue
         if n_out == 0 or n_in == 0:
             new_shape = list(y.shape)
