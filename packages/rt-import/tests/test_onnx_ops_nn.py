@@ -251,6 +251,11 @@ def test_conv_kernel_shape_mismatch():
     ({"strides": [2, 2], "output_shape": [11, 12], "auto_pad": "SAME_UPPER"}, [0, 0],
      [11, 12]),
     ({"strides": [1, 1], "output_padding": [2, 0]}, [0, 0], [9, 8]),
+    # an output_shape longer than the full output (11x13) extends it at the end in every mode
+    ({"strides": [2, 2], "output_shape": [12, 14], "auto_pad": "SAME_UPPER"}, [0, 0],
+     [12, 14]),
+    ({"strides": [2, 2], "output_shape": [12, 14], "auto_pad": "SAME_LOWER"}, [0, 0],
+     [12, 14]),
 ])
 def test_conv_transpose(attrs, begin, out_len):
     """ConvTranspose-11's output formulas (pads, output_padding, output_shape with the odd

@@ -221,6 +221,12 @@ def conv_transpose(node, x, w, b=None):
         begin = []
         for f, op, o in zip(full, out_pad, out_shape):
             total = f + op - o
+            if total < 0:
+                # an output longer than the full one: the extra elements go at the end, as
+                # output_padding's do (onnxruntime; the formula's floor division would put
+                # SAME_UPPER's odd one at the beginning)
+                begin.append(0)
+                continue
             lo, _ = _same_pads("SAME_UPPER" if auto_pad == "SAME_UPPER" else "SAME_LOWER",
                                total)
             begin.append(lo)
