@@ -33,7 +33,6 @@ torch = pytest.importorskip("torch", reason="PyTorch cannot be imported; the par
 onnx = pytest.importorskip("onnx", reason="rt-import depends on onnx")
 
 from rt_import import load_onnx  # noqa: E402
-from rt_import.onnx.graph import to_rt  # noqa: E402
 
 nn = torch.nn
 
@@ -133,21 +132,7 @@ MODELS = {
 
 CASES = [(name, opset) for name, (_, _, opsets) in MODELS.items() for opset in opsets]
 
-# graph.to_rt (graph.py) builds tensors with np.ascontiguousarray, which turns a 0-d array
-# into a 1-element 1-D one: scalar initializers and Constant values lose their rank, and the
-# transformer's shape arithmetic (Gather of a scalar index, Unsqueeze, Concat) breaks
-_SCALARS_LOSE_RANK = to_rt(np.float32(1.0)).dim() != 0
-
-
-def _marks(name):
-    if name == "transformer" and _SCALARS_LOSE_RANK:
-        return [pytest.mark.xfail(strict=True, reason="graph.to_rt turns 0-d tensors into "
-                                  "1-D ones (np.ascontiguousarray); reshape to a.shape")]
-    return []
-
-
 PARAMS = [pytest.param(n, o, id=f"{n}-opset{o}") for n, o in CASES]
-RUN_PARAMS = [pytest.param(n, o, id=f"{n}-opset{o}", marks=_marks(n)) for n, o in CASES]
 
 
 def _build(name):
@@ -209,7 +194,7 @@ def _rt(x):
     return rt.tensor(x.detach().numpy().copy())
 
 
-@pytest.mark.parametrize("name, opset", RUN_PARAMS)
+@pytest.mark.parametrize("name, opset", PARAMS)
 def test_outputs_match_torch(name, opset):
     model, x, data, mod = _imported(name, opset)
     ops = {n.op_type for n in onnx.load_from_string(data).graph.node}
@@ -248,7 +233,7 @@ def test_parameters_are_named_after_the_graph(name, opset):
             np.testing.assert_array_equal(params[key].detach().numpy(), buffers[key].numpy())
 
 
-@pytest.mark.parametrize("name, opset", RUN_PARAMS)
+@pytest.mark.parametrize("name, opset", PARAMS)
 def test_gradients_match_torch(name, opset):
     model, x, _, mod = _imported(name, opset)
     target = torch.randn(model(x).shape, generator=torch.Generator().manual_seed(7))
