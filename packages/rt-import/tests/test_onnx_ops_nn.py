@@ -954,9 +954,11 @@ def test_small_cnn_graph_trains():
     for name in ("conv.weight", "bn.weight", "bn.bias", "fc.weight", "fc.bias"):
         assert not np.array_equal(before[name], dict(mod.named_parameters())[name]
                                   .detach().numpy()), name
-    # the graph's statistics are not trained (no gradient reaches them)
-    stats = dict(mod.named_parameters())
-    assert stats["bn.running_mean"].grad is None and stats["bn.running_var"].grad is None
+    # the graph's statistics are buffers, as PyTorch's running statistics: not trained
+    assert "bn.running_mean" not in dict(mod.named_parameters())
+    buffers = dict(mod.named_buffers())
+    assert {"bn.running_mean", "bn.running_var"} <= set(buffers)
+    assert not buffers["bn.running_mean"].requires_grad
 
 
 # ---- hostile attributes: errors, not allocations -------------------------------------------------

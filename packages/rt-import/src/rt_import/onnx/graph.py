@@ -134,6 +134,19 @@ def unsupported_operators(model):
     return sorted(missing)
 
 
+def _running_statistics(graph):
+    """Initializers read only as BatchNormalization's mean and variance: buffers, as
+    PyTorch's running statistics are, not Parameters an optimizer would see."""
+    statistics, other_uses = set(), set()
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if node.op_type == "BatchNormalization" and i in (3, 4):
+                statistics.add(name)
+            else:
+                other_uses.add(name)
+    return statistics - other_uses
+
+
 class OnnxModule(rt_nn.Module):
     """Runs an ONNX ``ModelProto`` with rt ops; ``forward(*inputs)`` takes the graph's inputs
     in order (rt tensors or arrays) and returns its output (a tuple when there are several).
@@ -155,9 +168,10 @@ class OnnxModule(rt_nn.Module):
         self.opset = versions.get("", None)
         self._init_refs = {}          # ONNX name -> (holder module, attribute)
         used_keys = set()
+        statistics = _running_statistics(graph)
         for proto in graph.initializer:
             self._add_initializer(proto.name, _tensor_proto_to_rt(proto, "initializer"),
-                                  used_keys)
+                                  used_keys, trainable=proto.name not in statistics)
         for proto in graph.sparse_initializer:
             raise FormatError(f"sparse initializer {proto.values.name!r} is not supported")
         initializer_names = {p.name for p in graph.initializer}
@@ -181,7 +195,7 @@ class OnnxModule(rt_nn.Module):
             if name not in known:
                 raise FormatError(f"graph output {name!r} is produced by no node")
 
-    def _add_initializer(self, name, tensor, used_keys):
+    def _add_initializer(self, name, tensor, used_keys, trainable=True):
         parts = [_BAD_CHARS.sub("_", p) or "_" for p in name.split(".")]
         key = ".".join(parts)
         base, n = key, 1
@@ -198,7 +212,7 @@ class OnnxModule(rt_nn.Module):
                 holder.add_module(part, child)
             holder = child
         leaf = parts[-1]
-        if tensor.is_floating_point() or tensor.is_complex():
+        if trainable and (tensor.is_floating_point() or tensor.is_complex()):
             holder.register_parameter(leaf, rt_nn.Parameter(tensor))
         else:
             holder.register_buffer(leaf, tensor)
