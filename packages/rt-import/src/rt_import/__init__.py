@@ -6,6 +6,7 @@ it writes is half-written (temporary file, then rename).
 from rt_import.errors import FormatError, UnsafeCheckpointError, UnsupportedOperatorError
 from rt_import.checkpoint import load, save
 from rt_import.onnx import OnnxModule, load_onnx
+from rt_import.onnx.export import OnnxExportError, export_onnx
 from rt_import.safetensors_format import (load_safetensors, load_safetensors_bytes,
                                           load_safetensors_metadata, save_safetensors,
                                           save_safetensors_bytes)
@@ -20,4 +21,4 @@ __all__ = ["FormatError", "UnsafeCheckpointError", "UnsupportedOperatorError", "
            "load_safetensors", "save_safetensors", "load_safetensors_bytes",
            "save_safetensors_bytes", "load_safetensors_metadata", "detect_format",
            "load_numpy", "FORMATS", "formats_markdown", "PRETRAINED", "register_pretrained",
-           "load_pretrained", "pretrained_path"]
+           "load_pretrained", "pretrained_path", "export_onnx", "OnnxExportError"]
