@@ -308,7 +308,8 @@ OPS = {
         F.interpolate(a, size=(5, 11), mode="bilinear", align_corners=True),
         F.interpolate(a, size=(5, 13), mode="nearest-exact"),
         F.interpolate(b, scale_factor=1.5, mode="linear"),
-        F.interpolate(a, size=(3, 4), mode="area"), F.pixel_shuffle(a.repeat(1, 4, 1, 1)[:, :8], 2),
+        F.interpolate(a, size=(3, 4), mode="area"),
+        F.pixel_shuffle(a.repeat(1, 4, 1, 1)[:, :8], 2), F.pixel_shuffle(a.repeat(1, 4, 1, 1), 2),
         F.pixel_unshuffle(a, 2))), [x4, (2, 3, 10)]),
     "padding": (lambda: Fn(lambda a, b: (
         F.pad(a, (1, 2, 0, 3)), F.pad(a, (1, -2, -1, 2), value=3.0),
@@ -352,6 +353,19 @@ OPS = {
         rt.baddbmm(c, c, c.transpose(1, 2)), m["bil"](a, a * 2 - 1)),
         bil=nn.Bilinear(4, 4, 3)), [(3, 4), (4, 5), (2, 3, 3)]),
     "inplace": (lambda: Fn(lambda a: (_inplace(a), _setitem(a))), [v2]),
+    "misc": (lambda: Fn(lambda a, b, i: (
+        a.trunc(), rt.isposinf(a / 0), rt.isneginf(a / 0), rt.nan_to_num(a / 0),
+        rt.addcmul(a, a, b, value=0.5), rt.addcdiv(a, a, b.abs() + 1, value=2),
+        rt.float_power(a.abs(), 2.5), rt.take_along_dim(a, i.view(1, -1).expand(4, 2), 1),
+        rt.take_along_dim(a, i), a.nonzero(), a.roll(3), a.roll((1, -2), (0, 1)),
+        a.argsort(1), (a > 0).max(), (a > 0).all(0), (a > 0).any(), rt.var_mean(a, 1),
+        rt.std_mean(a, 0, keepdim=True), a.norm(float("inf")), a.norm(0), a.norm(3, dim=0),
+        a.softmax(1, dtype=rt.float64), rt.clamp(a, b[:1], b[1:2]), a.new_full((2, 2), 3.0),
+        a.new_tensor([1.0, 2.0]), rt.empty_like(a) * 0, a[[0, 2]], a[:, [1, 1, 0]],
+        F.rrelu(a), F.instance_norm(a.unsqueeze(0)), rt.amax(a > 0, 1),
+        F.pixel_shuffle(rt.cat([a, a], 0).reshape(1, 2, 4, 2, 3), 2),
+        F.pixel_unshuffle(a.reshape(1, 4, 6), 2), rt.where(a > 0, 1.0, a),
+        a.masked_fill(a > 0, b[0, 0]))), [v2, v2, rt.tensor([2, 0])]),
     "attention": (lambda: Fn(lambda m, q, k, v: (
         F.scaled_dot_product_attention(q, k, v, is_causal=True), m["mha"](q, k, v)),
         mha=nn.MultiheadAttention(8, 2, batch_first=True)), [(2, 5, 8), (2, 5, 8), (2, 5, 8)]),
@@ -370,9 +384,16 @@ def test_op_family(name):
     run(model, _inputs(specs))
 
 
+@pytest.mark.parametrize("opset", [18, 21])
+def test_bitwise_integer_ops(opset):
+    a, b = rt.tensor([[7, 3], [1, 12]]), rt.tensor([5, 6])
+    run(Fn(lambda a, b: (a & b, a | b, a ^ b, ~a, rt.bitwise_not(a), (a > 2) & (b < 6))),
+        (a, b), opset=opset)
+
+
 @pytest.mark.parametrize("opset", [11, 13, 18, 21])
 @pytest.mark.parametrize("name", ["activations", "softmax", "norms", "reduce", "shape",
-                                  "resample", "padding", "pooling"])
+                                  "resample", "padding", "pooling", "misc", "compare"])
 def test_op_family_other_opsets(name, opset):
     rt.manual_seed(3)
     make, specs = OPS[name]

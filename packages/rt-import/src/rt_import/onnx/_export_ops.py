@@ -51,19 +51,13 @@ def _finish(g, name, dtype, i=0):
 
 
 def _promote(*operands):
-    """The dtype PyTorch computes ``operands`` in (0-d tensors and numbers count as scalars)."""
-    proxies = []
+    """The dtype PyTorch computes ``operands`` in (0-d tensors and numbers count as scalars):
+    rt's own promotion, applied to one-element stand-ins of the same kinds."""
+    result = None
     for o in operands:
-        if _is_tensor(o):
-            proxies.append(rtt.zeros((1,) if o.dim() else (), dtype=o.dtype))
-        else:
-            proxies.append(o)
-    result = proxies[0]
-    for p in proxies[1:]:
-        result = result + p if _is_tensor(result) or _is_tensor(p) else result + p
-    if not _is_tensor(result):
-        return rtt.tensor(result).dtype
-    return result.dtype
+        p = rtt.zeros((1,) if o.dim() else (), dtype=o.dtype) if _is_tensor(o) else o
+        result = p if result is None else result + p
+    return result.dtype if _is_tensor(result) else rtt.tensor(result).dtype
 
 
 def _ints(v, n=None, what="argument"):

@@ -155,10 +155,6 @@ class _State(threading.local):
 _STATE = _State()
 
 
-def _current():
-    return _STATE.tracer
-
-
 class TraceTensor(_Base):
     """A traced value: an rt tensor (sharing the real data) that knows its ONNX name. Its
     methods and operators record themselves while its tracer is active."""
@@ -203,13 +199,9 @@ def _new_trace(cls, plain, name, tracer):
         # an autograd node on its result, which is how such leaks are caught
         t.requires_grad_(True)
     t._onnx_name = name
-    t._onnx_tracer = tracer
+    t._onnx_tracer = weakref.ref(tracer)     # an escaped traced tensor keeps no graph
     t._onnx_stale = None
     return t
-
-
-def _is_trace(x):
-    return isinstance(x, TraceTensor)
 
 
 # methods that only read metadata (never recorded) and ones that read data into Python
@@ -274,7 +266,7 @@ def _property_recorder(name, prop):
 def _data_refuser(name, what, orig):
     def method(self, *args, **kwargs):
         tracer = _STATE.tracer
-        if tracer is None or tracer.depth or self._onnx_tracer is not tracer:
+        if tracer is None or tracer.depth or self._onnx_tracer() is not tracer:
             return orig(_plain(self), *args, **kwargs)
         raise OnnxExportError(
             f"{what} reads a traced value into Python while exporting to ONNX; the graph "
@@ -284,9 +276,20 @@ def _data_refuser(name, what, orig):
     return method
 
 
+def _array_interface(self):
+    # numpy reads tensors through __array_interface__ (np.asarray, np.exp(x)): refuse it
+    # while tracing, as __array__
+    tracer = _STATE.tracer
+    if tracer is None or tracer.depth or self._onnx_tracer() is not tracer:
+        return _Base.__array_interface__.__get__(_plain(self))
+    raise OnnxExportError(
+        "numpy reads a traced value (np.asarray(x), a numpy function of x) while exporting to "
+        "ONNX; the graph cannot follow numpy. Keep the computation in rt ops.")
+
+
 def _data_getter(self):
     tracer = _STATE.tracer
-    if tracer is None or tracer.depth or self._onnx_tracer is not tracer:
+    if tracer is None or tracer.depth or self._onnx_tracer() is not tracer:
         return _Base.data.__get__(self, _Base)
     # x.data is x's value without history: the same ONNX value
     return _new_trace(TraceTensor, _plain(self), self._onnx_name, tracer)
@@ -338,7 +341,7 @@ class SymInt(int):
 def _sym_shape(self):
     shape = _Base.shape.__get__(self)
     tracer = _STATE.tracer
-    if tracer is None or tracer.depth or not tracer.dynamic or self._onnx_tracer is not tracer:
+    if tracer is None or tracer.depth or not tracer.dynamic or self._onnx_tracer() is not tracer:
         return shape
     symbolic = tracer.symbolic_dims(self)
     if not any(symbolic):
@@ -379,6 +382,7 @@ def _install_recorders():
     for name, what in _DATA_TO_PYTHON.items():
         if hasattr(_Base, name):
             setattr(TraceTensor, name, _data_refuser(name, what, getattr(_Base, name)))
+    TraceTensor.__array_interface__ = property(_array_interface)
     TraceTensor.data = property(_data_getter)
     TraceTensor.shape = property(_sym_shape)
     TraceTensor.size = _sym_size
@@ -977,7 +981,7 @@ class Tracer:
     def name_of(self, x, where):
         """The ONNX name of tensor ``x`` for use by ``where``."""
         if isinstance(x, TraceTensor):
-            if x._onnx_tracer is not self:
+            if x._onnx_tracer() is not self:
                 raise OnnxExportError(f"{where}: a tensor traced by another (finished) ONNX "
                                       "export is used; keep traced tensors inside forward")
             if x._onnx_stale is not None:
@@ -1023,7 +1027,7 @@ class Tracer:
     def call(self, names, display, fn, args, kwargs):
         """Run op ``fn`` (known as ``names``) on ``args`` and record it."""
         leaves = _tensor_leaves((args, kwargs))
-        traced = [x for x in leaves if isinstance(x, TraceTensor) and x._onnx_tracer is self]
+        traced = [x for x in leaves if isinstance(x, TraceTensor) and x._onnx_tracer() is self]
         if not traced and not any(id(x) in self.traced_plain for x in leaves):
             self._check_leaks(leaves, display)
             # an op of symbolic sizes only (rt.zeros(x.size(0), 4)) is recorded when it has

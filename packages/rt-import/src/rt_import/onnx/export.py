@@ -297,18 +297,21 @@ def _rebuild_inputs(obj, it):
 def _assemble(tracer, in_names, in_leaves, out_names, out_values, out_meta, dims, opset):
     nodes = list(tracer.nodes)
     produced = {o for n in nodes for o in n.output}
-    inits = {p.name for p in tracer.initializers}
     # graph outputs: rename the producing node's output where possible, else an Identity
     rename = {}
-    claimed = set()
     extra = []
+    node_names = {n.name for n in nodes}
     for value, name in zip(out_values, out_names):
-        if value in produced and value not in claimed and value not in rename:
+        if value in produced and value not in rename:
             rename[value] = name
-            claimed.add(value)
         else:
-            src = rename.get(value, value)
-            extra.append(helper.make_node("Identity", [src], [name], name=f"/Identity_{name}"))
+            # an input, an initializer or a value already given to another output
+            node_name = f"/Identity_{name}"
+            while node_name in node_names:
+                node_name += "_"
+            node_names.add(node_name)
+            extra.append(helper.make_node("Identity", [rename.get(value, value)], [name],
+                                          name=node_name))
     if rename:
         for n in nodes:
             for i, v in enumerate(n.input):
