@@ -583,6 +583,35 @@ def test_functional_ops_held_in_attributes_are_traced():
     assert "Erf" in ops(proto) or "Gelu" in ops(proto)
 
 
+_ACTIVATIONS = {"gelu": F.gelu, "silu": F.silu}     # a table of ops, as model code keeps
+
+
+def test_ops_held_in_a_module_level_table_are_traced():
+    class Act(nn.Module):
+        def forward(self, x):
+            return _ACTIVATIONS["silu"](x) + _ACTIVATIONS["gelu"](x)
+    proto = check(Act(), rt.randn(5))
+    assert "Sigmoid" in ops(proto)
+    assert _ACTIVATIONS["gelu"] is F.gelu                # restored
+
+
+def test_an_imported_model_exports_again():
+    rt.manual_seed(14)
+    model = _trained_bn(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4),
+                                      nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                      nn.Linear(4, 2), nn.Softmax(1)))
+    x = rt.randn(2, 3, 8, 8)
+    first = io.BytesIO()
+    export_onnx(model, x, first, input_names=["x"], dynamic_axes={"x": [0]})
+    imported = load_onnx(first.getvalue())       # runs the graph with rt ops: traced again
+    proto = check(imported, x, input_names=["x"], dynamic_axes={"x": [0]})
+    assert {i.name for i in proto.graph.initializer} == \
+        set(model.state_dict()) - {"1.num_batches_tracked"}
+    y = rt.randn(5, 3, 8, 8)
+    got = ReferenceEvaluator(proto).run(None, {"x": _np(y)})[0]
+    np.testing.assert_allclose(got, _rt_outputs(model, (y,))[0], rtol=1e-5, atol=1e-6)
+
+
 def test_transformer_encoder_layer():
     rt.manual_seed(10)
     layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)

@@ -29,7 +29,18 @@ wrong graph:
   grad, so such a tensor carries an autograd node, which the error names);
 * a Python value read from traced data (``x.item()``, ``bool(x)``, ``x.tolist()``);
 * a traced value used after an in-place op changed it through an alias (the graph is SSA:
-  an in-place op gives its target a new name, aliases that would see the change go stale).
+  an in-place op gives its target a new name, aliases that would see the change go stale);
+* numpy reading a traced value (``np.asarray(x)``).
+
+Symbolic sizes: with ``dynamic_axes``, ``x.shape`` / ``x.size()`` / ``x.numel()`` of a
+traced value give ``SymInt``s for its symbolic dims (known from ONNX shape inference of the
+graph so far), so sizes computed from them (``x.view(x.size(0) * heads, -1)``,
+``rt.zeros(x.size(0), 4)``, ``x[:, :n]``) are computed in the graph.
+
+What it cannot see: code that calls rt_tensor's kernels directly on traced values
+(``rt_tensor.Tensor.add(x, 1)``, unbound base-class methods) computes a plain tensor the
+tracer takes for a constant. Python ints taken from static dims are constants, as they are in
+``torch.onnx``'s tracer.
 """
 import contextlib
 import functools
@@ -491,6 +502,13 @@ def patched_functions(classes=()):
                 if entry is not None and entry[0] is value:
                     d[key] = entry[1]
                     patched.append((d, key, value, entry[1]))
+                elif type(value) is dict:
+                    # a table of ops ({2: F.conv2d}, {"relu": F.relu}) one level down
+                    for k2, v2 in list(value.items()):
+                        entry = recorders.get(id(v2))
+                        if entry is not None and entry[0] is v2:
+                            value[k2] = entry[1]
+                            patched.append((value, k2, v2, entry[1]))
         yield
     finally:
         for d, key, original, recorder in reversed(patched):
@@ -796,8 +814,10 @@ class Tracer:
         self.initializers = []
         self.taken = set()             # every value name in use
         self.node_names = set()
-        self.values = {}               # value name -> (rt dtype, shape, producer node name)
+        self.values = {}               # value name -> (rt dtype, shape) of every traced value
         self.scope = []
+        self.scope_types = {}          # module path -> class name
+        self.root_type = "module"
         self.depth = 0
         self.tracing_through = []
         self.const_cache = {}
@@ -824,6 +844,14 @@ class Tracer:
 
     def _scope_prefix(self):
         return "/" + self.scope[-1] if self.scope else ""
+
+    def where(self):
+        """'in submodule layer1.0 (BasicBlock)' for messages."""
+        if self.scope:
+            path = self.scope[-1]
+            return (f"in submodule {path.replace('/', '.')} "
+                    f"({self.scope_types.get(path, 'Module')})")
+        return f"in the forward of the exported {self.root_type}"
 
     def op(self, op_type, inputs, outputs=1, domain="", **attrs):
         prefix = self._scope_prefix()
@@ -1006,15 +1034,14 @@ class Tracer:
         if fn is not None:
             context = (f" (inside {self.tracing_through[-1]}, which has no ONNX exporter and "
                        "was traced through)") if self.tracing_through else ""
-            if self.scope:
-                context += f" in submodule {'.'.join(self.scope[-1].split('/'))}"
+            context += " " + self.where()
             raise OnnxExportError(
                 f"{where} gets a tensor computed from traced values by an op the exporter "
-                f"does not see (autograd node {fn.name()}){context}. This happens when a "
-                "method is called on a tensor that is not traced (a constant made in "
-                "forward) with a traced argument, or when an op is reached through a "
-                "reference the exporter cannot replace; compute it out of place from the "
-                "traced values (`c + x` rather than `c.add_(x)`)")
+                f"does not see (autograd node {fn.name()}){context}. That op ran outside the "
+                "tracer's view: a layer computing with a kernel that has no ONNX exporter, a "
+                "method of an untraced tensor (a constant made in forward) given a traced "
+                "argument (`c.add_(x)`: write `c + x`), or an op reached through a reference "
+                "the exporter cannot replace")
         hit = self.plain_consts.get(id(x))
         version = x._version if isinstance(x, _Base) else None
         if hit is not None and hit[0] is x and hit[1] == version:
@@ -1209,9 +1236,11 @@ def module_scopes(module, tracer):
                 tracer.scope.pop()
         return pre, post
     try:
+        tracer.root_type = type(module).__name__
         for name, m in module.named_modules():
             if not name:
                 continue
+            tracer.scope_types[name.replace(".", "/")] = type(m).__name__
             pre, post = make(name.replace(".", "/"))
             handles.append(m.register_forward_pre_hook(pre))
             handles.append(m.register_forward_hook(post, always_call=True))
