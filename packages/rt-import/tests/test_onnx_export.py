@@ -430,6 +430,15 @@ def test_data_dependent_python_values_are_refused():
         export_onnx(Fn(lambda x: rt.tensor(x) + x), rt.randn(3), io.BytesIO())
 
 
+def test_data_dependent_shapes_from_masks_are_refused():
+    with pytest.raises(OnnxExportError, match="Tensor.__getitem__.*bool mask"):
+        export_onnx(Fn(lambda x: x[x > 0]), rt.randn(4), io.BytesIO())
+    with pytest.raises(OnnxExportError, match="where\\(condition\\)"):
+        export_onnx(Fn(lambda x: rt.where(x > 0)[0]), rt.randn(4), io.BytesIO())
+    proto = check(Fn(lambda x: x[x.argmax()] + x[[0, 2]].sum()), rt.randn(4))
+    assert "ArgMax" in ops(proto)
+
+
 def test_random_ops_and_training_dropout_are_refused():
     with pytest.raises(OnnxExportError, match="random"):
         export_onnx(Fn(lambda x: x + rt.rand_like(x)), rt.randn(3), io.BytesIO())

@@ -998,7 +998,8 @@ def _index_item_kind(x):
     if isinstance(x, rtt.Tensor):
         return "tensor"
     if isinstance(x, (list, tuple)):
-        return "list"
+        # a list of bools is a mask in PyTorch
+        return "other" if any(isinstance(v, bool) for v in x) else "list"
     return "other"
 
 
@@ -1006,7 +1007,8 @@ def _expand_index(g, input, index):
     items = list(index) if isinstance(index, tuple) else [index]
     kinds = [_index_item_kind(i) for i in items]
     if "other" in kinds or "bool" in kinds:
-        raise g.fail("this index (a bool or an unsupported object) is not exported")
+        raise g.fail("an index of bools (a mask) or of an unsupported type: its result "
+                     "shape depends on the data")
     used = sum(1 for k, i in zip(kinds, items) if k in ("slice", "int", "list") or
                (k == "tensor" and not (i.dtype == rt.bool)))
     used += sum(i.dim() for k, i in zip(kinds, items) if k == "tensor" and i.dtype == rt.bool)
@@ -1526,8 +1528,7 @@ def _softmax(g, op_type, input, dim, dtype):
     x = g.v(input, dt)
     rank = input.dim()
     if rank == 0:
-        y = g.op(op_type, [g.unsqueeze(x, [0])], axis=0 if g.opset >= 13 else 0)
-        return g.squeeze(y, [0])
+        return g.squeeze(g.op(op_type, [g.unsqueeze(x, [0])], axis=0), [0])
     d = _dim(dim, rank)
     if g.opset >= 13 or d == rank - 1:
         return g.op(op_type, [x], axis=d)
