@@ -366,9 +366,17 @@ OPS = {
         F.pixel_shuffle(rt.cat([a, a], 0).reshape(1, 2, 4, 2, 3), 2),
         F.pixel_unshuffle(a.reshape(1, 4, 6), 2), rt.where(a > 0, 1.0, a),
         a.masked_fill(a > 0, b[0, 0]))), [v2, v2, rt.tensor([2, 0])]),
-    "attention": (lambda: Fn(lambda m, q, k, v: (
-        F.scaled_dot_product_attention(q, k, v, is_causal=True), m["mha"](q, k, v)),
-        mha=nn.MultiheadAttention(8, 2, batch_first=True)), [(2, 5, 8), (2, 5, 8), (2, 5, 8)]),
+    "attention": (lambda: Fn(lambda m, q, k, v, mask: (
+        F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
+        F.scaled_dot_product_attention(q, k, v, attn_mask=mask.float() * -1e9, scale=0.3),
+        m["mha"](q, k, v), m["mha"](q, k, v, key_padding_mask=mask[:2], need_weights=False),
+        m["enc"](q, src_key_padding_mask=mask[:2])),
+        mha=nn.MultiheadAttention(8, 2, batch_first=True),
+        enc=nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)),
+        [(2, 5, 8), (2, 5, 8), (2, 5, 8), rt.tensor([[False] * 3 + [True] * 2, [False] * 5,
+                                                     [True] * 5, [False, True] * 2 + [False],
+                                                     [False] * 5])]),
 }
 
 

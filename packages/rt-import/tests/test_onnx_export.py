@@ -40,9 +40,20 @@ def _np(t):
 
 
 def _rt_outputs(model, inputs):
+    kwargs = {}
+    if inputs and isinstance(inputs[-1], dict):
+        inputs, kwargs = inputs[:-1], inputs[-1]
     model.eval()
     with rt.no_grad():
-        return [_np(o) for o in _leaves(model(*inputs))]
+        return [_np(o) for o in _leaves(model(*inputs, **kwargs))]
+
+
+def _tensors(inputs):
+    out = []
+    for x in inputs:
+        out.extend(_tensors(list(x.values())) if isinstance(x, dict) else
+                   _tensors(x) if isinstance(x, (list, tuple)) else [x])
+    return [x for x in out if isinstance(x, rt.Tensor)]
 
 
 def check(model, inputs, opset=17, rtol=1e-5, atol=1e-6, round_trip=True, **kw):
@@ -57,7 +68,7 @@ def check(model, inputs, opset=17, rtol=1e-5, atol=1e-6, round_trip=True, **kw):
     assert buf.getvalue() == proto.SerializeToString()
     onnx.checker.check_model(proto, full_check=True)
     want = _rt_outputs(model, inputs)
-    feeds = {i.name: _np(x) for i, x in zip(proto.graph.input, inputs)}
+    feeds = {i.name: _np(x) for i, x in zip(proto.graph.input, _tensors(inputs))}
     with np.errstate(all="ignore"):          # x / 0 in the reference's numpy
         got = ReferenceEvaluator(proto).run(None, feeds)
     assert len(got) == len(want)
@@ -68,7 +79,7 @@ def check(model, inputs, opset=17, rtol=1e-5, atol=1e-6, round_trip=True, **kw):
         imported = load_onnx(buf.getvalue())
         imported.eval()
         with rt.no_grad():
-            back = _leaves(imported(*inputs))
+            back = _leaves(imported(*_tensors(inputs)))
         for g, w in zip(back, want):
             np.testing.assert_allclose(_np(g), w, rtol=rtol, atol=atol)
     return proto
@@ -619,6 +630,35 @@ def test_an_imported_model_exports_again():
     y = rt.randn(5, 3, 8, 8)
     got = ReferenceEvaluator(proto).run(None, {"x": _np(y)})[0]
     np.testing.assert_allclose(got, _rt_outputs(model, (y,))[0], rtol=1e-5, atol=1e-6)
+
+
+def test_attention_with_masks():
+    def f(q, k, v, m):
+        return (F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+                F.scaled_dot_product_attention(q, k, v, is_causal=True),
+                F.scaled_dot_product_attention(q, k, v, attn_mask=m.float() * -1e9, scale=0.3))
+    rt.manual_seed(15)
+    q, k, v = rt.randn(2, 3, 5, 8), rt.randn(2, 3, 6, 8), rt.randn(2, 3, 6, 8)
+    m = rt.rand(5, 6) > 0.4
+    m[0] = False                               # a row with every key masked gives zeros
+    check(Fn(f), (q, k, v, m))
+    proto = check(Fn(f), (q, k, v, m), input_names=["q", "k", "v", "m"],
+                  dynamic_axes={"q": [0, 2], "k": [0, 2], "v": [0, 2], "m": [0, 1]})
+    q, k, v = rt.randn(1, 3, 4, 8), rt.randn(1, 3, 9, 8), rt.randn(1, 3, 9, 8)
+    m = rt.rand(4, 9) > 0.5
+    got = ReferenceEvaluator(proto).run(None, {"q": _np(q), "k": _np(k), "v": _np(v),
+                                               "m": _np(m)})
+    for g_, w in zip(got, _rt_outputs(Fn(f), (q, k, v, m))):
+        np.testing.assert_allclose(g_, w, rtol=1e-5, atol=1e-6)
+
+
+def test_encoder_layer_with_padding_mask():
+    rt.manual_seed(16)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+    x = rt.randn(2, 5, 8)
+    pad = rt.tensor([[False] * 3 + [True] * 2, [False] * 5])
+    proto = check(layer, (x, {"src_key_padding_mask": pad}), rtol=1e-4, atol=1e-5)
+    assert [i.name for i in proto.graph.input] == ["src", "src_key_padding_mask"]
 
 
 def test_transformer_encoder_layer():

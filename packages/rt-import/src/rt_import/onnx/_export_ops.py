@@ -1178,6 +1178,9 @@ def _roll_axis(g, x, shift, axis, n):
 def trilu(g, input, diagonal=0, *, out=None):
     upper = int(g.display.endswith("triu"))
     if g.opset < 14:
+        if g.dynamic:
+            raise g.fail("with dynamic_axes it needs opset 14 (Trilu); before, the mask is "
+                         "made for the example's sizes")
         # before Trilu: a mask of the (static) last two dims
         rows, cols = input.shape[-2:]
         keep = (np.triu if upper else np.tril)(np.ones((rows, cols), bool), int(diagonal))
@@ -1581,6 +1584,63 @@ def f_softmin(g, input, dim=None, _stacklevel=3, dtype=None):
     perm[d], perm[-1] = perm[-1], perm[d]
     y = g.op("Softmax", [g.op("Transpose", [neg], perm=perm)], axis=rank - 1)
     return g.op("Transpose", [y], perm=perm)
+
+
+# ---- attention ------------------------------------------------------------------------------
+
+@exporter("F.scaled_dot_product_attention")
+def scaled_dot_product_attention(g, query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, enable_gqa=False):
+    """softmax(Q K^T * scale + bias) V, with PyTorch's safe softmax: rows whose every key is
+    masked give zeros (rt applies it only when such a row exists; the graph always does,
+    which is the same where none does)."""
+    if dropout_p > 0:
+        raise g.fail("dropout_p > 0 samples a random mask")
+    if enable_gqa and query.dim() >= 3 and key.dim() >= 3 and not (
+            query.shape[-3] == key.shape[-3] == value.shape[-3]):
+        raise g.fail("enable_gqa with fewer key/value heads than query heads")
+    dt = _out_dtype(g)
+    q, k, v = g.v(query, dt), g.v(key, dt), g.v(value, dt)
+    factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    r = key.dim()
+    kt = g.op("Transpose", [k], perm=list(range(r - 2)) + [r - 1, r - 2])
+    attn = g.op("MatMul", [g.op("Mul", [q, g.v(factor, dt)]), kt])
+    neg_inf, zero = g.v(float("-inf"), dt), g.v(0.0, dt)
+    bias = None
+    if is_causal:
+        # the top-left lower triangle of (L, S), sized from the graph
+        sizes = g.op("Concat", [g.shape_of(q, query.dim() - 2, query.dim() - 1),
+                                g.shape_of(k, r - 2, r - 1)], axis=0)
+        ones = _constant_of_shape(g, sizes, 1.0, dt)
+        if g.opset >= 14:
+            allowed = g.op("Trilu", [ones], upper=0)
+        elif g.dynamic:
+            raise g.fail("is_causal with dynamic_axes needs opset 14 (Trilu)")
+        else:
+            keep = np.tril(np.ones((query.shape[-2], key.shape[-2]), bool))
+            allowed = g.op("Where", [g.const(keep, rt.bool), ones, zero])
+        bias = g.op("Where", [g.op("Equal", [allowed, zero]), neg_inf, zero])
+    elif attn_mask is not None:
+        if attn_mask.dtype == rt.bool:
+            bias = g.op("Where", [g.v(attn_mask), zero, neg_inf])
+        else:
+            bias = g.v(attn_mask, dt)
+    last = g.outs[0].dim() - 1                  # the scores' key axis
+    if bias is None:
+        return g.op("MatMul", [g.op("Softmax", [attn], axis=last), v])
+    attn = g.op("Add", [attn, bias])
+    # rows whose every key is masked (bias -inf along its last axis)
+    masked = g.op("Equal", [bias, neg_inf])
+    bias_rank = 2 if is_causal else attn_mask.dim()
+    dead = masked if bias_rank == 0 else g.cast(
+        g.reduce("ReduceMin", g.cast(masked, rt.int32), [bias_rank - 1], True), rt.bool)
+    weights = g.op("Softmax", [g.op("Where", [dead, zero, attn])], axis=last)
+    return g.op("MatMul", [g.op("Where", [dead, zero, weights]), v])
+
+
+def _constant_of_shape(g, shape_name, value, dt):
+    from rt_import.onnx._trace import tensor_proto
+    return g.op("ConstantOfShape", [shape_name], value=tensor_proto("", np.asarray([value]), dt))
 
 
 # ---- activations --------------------------------------------------------------------------
