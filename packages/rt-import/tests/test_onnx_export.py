@@ -233,7 +233,9 @@ def test_more_ops():
                 a[:, [1, 1, 0]], F.rrelu(a), F.instance_norm(a.unsqueeze(0)),
                 F.pixel_shuffle(rt.cat([a, a], 0).reshape(1, 2, 4, 2, 3), 2),
                 F.pixel_unshuffle(a.reshape(1, 4, 6), 2), a.masked_fill(a > 0, b[0, 0]),
-                F.interpolate(a[None], scale_factor=2), rt.tril(a, -1), rt.triu(a, 2))
+                F.interpolate(a[None], scale_factor=2), rt.tril(a, -1), rt.triu(a, 2),
+                rt.xlogy(a.clamp(min=0), b.abs()),
+                F.kl_div(F.log_softmax(a, 1), F.softmax(b, 1), reduction="batchmean"))
     rt.manual_seed(12)
     for opset in (11, 17):
         check(Fn(f), (rt.randn(4, 6), rt.randn(4, 6), rt.tensor([2, 0])), opset=opset)

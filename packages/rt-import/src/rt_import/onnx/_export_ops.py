@@ -278,6 +278,15 @@ def addcdiv(g, input, tensor1, tensor2, *, value=1, out=None):
     return g.op("Add", [g.v(input, dt), q])
 
 
+@exporter("xlogy")
+def xlogy(g, input, other, *, out=None):
+    # torch.xlogy: 0 where input == 0 (unless other is NaN), else input * log(other)
+    a, b, dt = _binary_names(g, input, other)
+    y = g.op("Where", [g.op("Equal", [a, g.v(0, dt)]), g.v(0, dt),
+                       g.op("Mul", [a, g.op("Log", [b])])])
+    return g.op("Where", [g.op("IsNaN", [b]), b, y])
+
+
 @exporter("lerp")
 def lerp(g, input, end, weight, *, out=None):
     # input + weight * (end - input)
