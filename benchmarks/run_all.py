@@ -17,14 +17,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 ORDER = ["overhead", "elementwise", "reduce", "matmul", "import", "contention", "autograd",
-         "nn_mlp", "nn_cnn", "nn_conv", "nn_lstm", "optim"]
+         "nn_mlp", "nn_cnn", "nn_conv", "nn_lstm", "optim", "formats"]
 TITLES = {"overhead": "Per-op overhead", "elementwise": "Elementwise throughput",
           "reduce": "Reductions", "matmul": "Matmul", "import": "Import time",
           "contention": "Threads under contention",
           "autograd": "Autograd: recording, backward, memory (rt-autograd)",
           "nn_mlp": "MLP training step (rt-nn)", "nn_cnn": "Small CNN training step (rt-nn)",
           "nn_conv": "Conv2d forward and backward (rt-nn)", "nn_lstm": "LSTM (rt-nn)",
-          "optim": "Optimizer steps (rt-optim)"}
+          "optim": "Optimizer steps (rt-optim)",
+          "formats": "ONNX inference and checkpoint loading (rt-import)"}
 
 
 def machine_info():

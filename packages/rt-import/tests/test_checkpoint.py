@@ -809,3 +809,25 @@ def test_errors_are_the_documented_types():
     assert issubclass(FormatError, ValueError)
     assert issubclass(UnsafeCheckpointError, pickle.UnpicklingError)
     assert rt_import.load is checkpoint.load and rt_import.save is checkpoint.save
+
+
+def test_mmap_load_maps_the_storages_copy_on_write(tmp_path):
+    """load(mmap=True): the same values, dtypes, views and sharing as a plain load, and
+    writing to a loaded tensor leaves the file as it was."""
+    import rt_import
+    w = rt.arange(12.0).reshape(3, 4)
+    obj = {"w": w, "wt": w.t(), "b": rt.tensor([1.5, -2.0]).to(rt.bfloat16),
+           "i": rt.arange(5), "flag": rt.tensor([True, False]), "empty": rt.zeros(0, 3)}
+    path = tmp_path / "m.pt"
+    rt_import.save(obj, path)
+    plain = rt_import.load(path)
+    mapped = rt_import.load(path, mmap=True)
+    for key in obj:
+        assert mapped[key].dtype == plain[key].dtype and mapped[key].shape == plain[key].shape
+        assert mapped[key].stride() == plain[key].stride(), key
+        assert mapped[key].float().tolist() == plain[key].float().tolist(), key
+    assert mapped["wt"].untyped_storage() is mapped["w"].untyped_storage()
+    before = path.read_bytes()
+    mapped["w"].add_(100.0)
+    assert path.read_bytes() == before
+    assert rt_import.load(path)["w"].tolist() == w.tolist()

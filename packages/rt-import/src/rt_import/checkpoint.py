@@ -23,6 +23,7 @@ record as ``torch.save`` lays it out (64-byte aligned storages, the same pickle 
 globals), through a temporary file renamed into place.
 """
 import io
+import mmap as _mmap
 import os
 import re
 import struct
@@ -232,6 +233,7 @@ class _Loader:
         self.by_id = {}               # id(storage tensor) -> _StorageInfo
         self.legacy_views = {}        # view key -> _StorageInfo (legacy storage views)
         self.fixups = []              # run once every storage holds its data
+        self.mapping = None           # the file mapped copy-on-write (load(mmap=True))
         self.allowed = self._allow_list()
 
     # -- the allow-list ------------------------------------------------------------------
@@ -762,6 +764,18 @@ class _Zip:
         return out.tobytes()
 
 
+def _mapped_storage(mapping, member, data_at, numel, dtype):
+    """A storage as a zero-copy view of the memory-mapped file (``load(mmap=True)``), or None
+    when the member cannot be mapped (compressed, or not aligned to its element size)."""
+    if mapping is None or member.compress_type != zipfile.ZIP_STORED or numel == 0 or \
+            data_at % dtype.itemsize or data_at + member.file_size > len(mapping):
+        return None
+    like = rt.int16 if dtype == rt.bfloat16 else dtype     # numpy has no bfloat16
+    npdt = rt.empty(0, dtype=like).numpy().dtype
+    tensor = rt.from_numpy(np.frombuffer(mapping, dtype=npdt, count=numel, offset=data_at))
+    return tensor.view(rt.bfloat16) if dtype == rt.bfloat16 else tensor
+
+
 def _load_zip(f, start, end, loader):
     z = _Zip(f, end)
     names = z.members
@@ -809,11 +823,13 @@ def _load_zip(f, start, end, loader):
         if member.file_size != nbytes:
             raise FormatError(f"storage {key!r}: the record holds {member.file_size} bytes, "
                               f"the checkpoint declares {numel} x {dtype} = {nbytes}")
-        z.check(member)                             # sizes fit the archive: allocate
-        base = rt.empty(numel, dtype=dtype)
-        z.read_into(member, _byte_view(base))
-        if swap:
-            _swap_bytes(base)
+        data_at = z.check(member)                   # sizes fit the archive: allocate
+        base = None if swap else _mapped_storage(loader.mapping, member, data_at, numel, dtype)
+        if base is None:
+            base = rt.empty(numel, dtype=dtype)
+            z.read_into(member, _byte_view(base))
+            if swap:
+                _swap_bytes(base)
         base = loader.place(base, location)
         loader.storages[key] = loader.register(base, key, dtype)
         return base
@@ -938,7 +954,7 @@ def _load_legacy(f, start, end, loader):
 # ----------------------------------------------------------------------------------------
 # public API
 # ----------------------------------------------------------------------------------------
-def load(path_or_file, map_location=None, *, weights_only=True):
+def load(path_or_file, map_location=None, *, weights_only=True, mmap=False):
     """Load an object saved with ``torch.save`` (or ``rt_import.save``) into rt, safely.
 
     ``path_or_file`` is a path or a binary file object (read from its current position).
@@ -974,6 +990,12 @@ def load(path_or_file, map_location=None, *, weights_only=True):
     persistent ids and is a ``FormatError``, as in PyTorch.
 
     ``weights_only`` is accepted for drop-in compatibility and must be True.
+
+    ``mmap=True`` (as ``torch.load(mmap=True)``), for a zip checkpoint given by path:
+    storages are zero-copy views of the file mapped copy-on-write (writing to a tensor never
+    changes the file), so loading costs no copy; the data's CRC-32s are then not checked.
+    The file must not be truncated or rewritten in place while the tensors live
+    (``rt_import.save`` replaces files by renaming, which is safe).
 
     >>> import io, rt_autograd as rt, rt_import
     >>> buf = io.BytesIO()
@@ -1011,6 +1033,11 @@ def load(path_or_file, map_location=None, *, weights_only=True):
         if not isinstance(head, (bytes, bytearray)):
             raise TypeError("load: the file must be opened in binary mode")
         if head[:4] == b"PK\x03\x04":
+            if mmap and own and start == 0 and end > 0:
+                try:
+                    loader.mapping = _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_COPY)
+                except (OSError, ValueError):
+                    loader.mapping = None      # a file system without mmap: read instead
             return _load_zip(f, start, end, loader)
         if len(head) >= 262 and head[257:262] == b"ustar":
             raise FormatError("the pre-0.4 tar checkpoint format is not supported (PyTorch's "
