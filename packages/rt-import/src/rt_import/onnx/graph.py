@@ -37,6 +37,9 @@ ONNX_TO_RT_DTYPE = {
 }
 
 
+_ONNX_TYPE_CODES = frozenset(onnx.TensorProto.DataType.values())
+
+
 def to_rt(array):
     """A numpy array (or scalar, or an ONNX ``TensorProto``) as an rt tensor that owns a
     copy of the data; 0-d stays 0-d, bfloat16 (ml_dtypes) stays bfloat16."""
@@ -65,9 +68,11 @@ def to_numpy(tensor):
 
 def _tensor_proto_to_rt(proto, where):
     if proto.data_type not in ONNX_TO_RT_DTYPE:
-        raise FormatError(f"{where}: tensor {proto.name!r} has ONNX data type "
-                          f"{onnx.TensorProto.DataType.Name(proto.data_type)}, which rt does "
-                          "not support")
+        # a corrupted file can hold a code the enum does not name (Name() raises ValueError)
+        code = proto.data_type
+        name = onnx.TensorProto.DataType.Name(code) if code in _ONNX_TYPE_CODES else f"#{code}"
+        raise FormatError(f"{where}: tensor {proto.name!r} has ONNX data type {name}, which "
+                          "rt does not support")
     if proto.data_location == onnx.TensorProto.EXTERNAL:
         raise FormatError(f"{where}: tensor {proto.name!r} keeps its data in an external file; "
                           "load the model from its path so the data can be found")

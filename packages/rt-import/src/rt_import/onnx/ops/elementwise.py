@@ -47,6 +47,17 @@ def check_same_type(node, *tensors):
         raise node.error(f"inputs must have one element type, got {names}")
 
 
+def check_broadcast(node, *tensors):
+    """Raise FormatError unless the given (not None) tensors' shapes broadcast together
+    (ONNX multidirectional broadcasting, numpy's rules), before any kernel sees them."""
+    shapes = [tuple(t.shape) for t in tensors if t is not None]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise node.error(f"input shapes {', '.join(str(list(s)) for s in shapes)} do not "
+                         "broadcast together") from None
+
+
 def check_bool(node, *tensors):
     for t in tensors:
         if t is not None and t.dtype != rt.bool:
@@ -80,6 +91,7 @@ def _register_binary(op_type, fn, legacy_versions, versions, doc, same_type=True
     def modern(node, a, b):
         if same_type:
             check_same_type(node, a, b)
+        check_broadcast(node, a, b)
         return fn(node, a, b)
 
     def legacy(node, a, b):
@@ -263,6 +275,7 @@ def _register_variadic(op_type, fn, legacy_versions, versions, doc):
 
     def modern(node, *xs):
         check(node, xs)
+        check_broadcast(node, *xs)
         return fn(node, xs)
 
     def legacy(node, *xs):
@@ -317,6 +330,7 @@ def where(node, condition, x, y):
     """ONNX Where: X where ``condition`` else Y, all three broadcast together."""
     check_bool(node, condition)
     check_same_type(node, x, y)
+    check_broadcast(node, condition, x, y)
     return rt.where(condition, x, y)
 
 

@@ -51,6 +51,19 @@ def matmul(node, a, b):
     """MatMul-9/13: numpy.matmul (1-D operands promoted and squeezed, batch dims broadcast)."""
     if a.dim() == 0 or b.dim() == 0:
         raise node.error("MatMul does not take 0-d operands")
+    if a.dtype != b.dtype:
+        raise node.error(f"A and B must have one element type, got {str(a.dtype)[10:]} and "
+                         f"{str(b.dtype)[10:]}")
+    # numpy.matmul's shape rules: the contracted sizes agree, the batch dimensions broadcast
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.dim() == 1 else b.shape[-2]
+    try:
+        if k_a != k_b:
+            raise ValueError
+        np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
+    except ValueError:
+        raise node.error(f"A of shape {list(a.shape)} and B of shape {list(b.shape)} cannot "
+                         "be multiplied") from None
     return rt.matmul(a, b)
 
 
@@ -63,6 +76,9 @@ def gemm(node, a, b, c=None):
     ta, tb = bool(node.attr("transA", 0)), bool(node.attr("transB", 0))
     if a.dim() != 2 or b.dim() != 2:
         raise node.error(f"A and B must be 2-D, got shapes {list(a.shape)} and {list(b.shape)}")
+    if any(t is not None and t.dtype != a.dtype for t in (b, c)):
+        raise node.error("A, B and C must have one element type, got "
+                         f"{', '.join(str(t.dtype)[10:] for t in (a, b, c) if t is not None)}")
     m, k = (a.shape[1], a.shape[0]) if ta else (a.shape[0], a.shape[1])
     k2, n = (b.shape[1], b.shape[0]) if tb else (b.shape[0], b.shape[1])
     if k != k2:
@@ -182,8 +198,13 @@ def conv(node, x, w, b=None):
         raise node.error(f"group {group} does not fit input channels {x.shape[1]} and weight "
                          f"shape {list(w.shape)}")
     begin, end = _conv_pads(list(x.shape[2:]), kernel, strides, dilations, begin, end, auto_pad)
-    check_size(node, list(x.shape[:2]) + [n + lo + hi for n, lo, hi in
-                                          zip(x.shape[2:], begin, end)])
+    padded = [n + lo + hi for n, lo, hi in zip(x.shape[2:], begin, end)]
+    check_size(node, list(x.shape[:2]) + padded)
+    # Conv's output length floor((padded - dilated kernel) / stride) + 1 must be positive
+    dilated = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
+    if any(k > n for k, n in zip(dilated, padded)):
+        raise node.error(f"the dilated kernel {dilated} is larger than the padded input "
+                         f"{padded}")
     if begin != end:
         x = rt.constant_pad_nd(x, _torch_pad_list(begin, end), 0)
         begin = [0] * nd
@@ -465,6 +486,8 @@ def batch_normalization(node, x, scale, bias, mean, var):
     (1 - momentum)``."""
     eps = float(node.attr("epsilon", 1e-5))
     momentum = float(node.attr("momentum", 0.9))
+    if not eps >= 0.0:          # a negative or NaN epsilon: no variance it could guard
+        raise node.error(f"epsilon must be a non-negative number, got {eps}")
     if x.dim() < 2:
         raise node.error(f"needs an (N, C, ...) input, got rank {x.dim()}")
     c = x.shape[1]

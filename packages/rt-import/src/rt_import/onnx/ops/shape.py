@@ -223,6 +223,9 @@ def concat(node, *inputs):
             raise node.error(f"inputs have different ranks ({r} and {t.dim()})")
         if t.dtype != inputs[0].dtype:
             raise node.error(f"inputs have different types ({inputs[0].dtype} and {t.dtype})")
+        if any(a != b for d, (a, b) in enumerate(zip(t.shape, inputs[0].shape)) if d != axis):
+            raise node.error(f"input shapes {list(inputs[0].shape)} and {list(t.shape)} differ "
+                             f"outside the concatenation axis {axis}")
     if len(inputs) == 1:
         return inputs[0]
     return rt.cat(inputs, axis)
@@ -300,7 +303,11 @@ def slice_(node, data, starts, ends, axes=None, steps=None):
             raise node.error("a step of 0 is not allowed")
         rng = _slice_range(s, e, st, data.shape[a])
         if st > 0:
-            index[a] = slice(rng.start, rng.start + len(rng) * st if len(rng) else rng.start, st)
+            # stop just past the last element taken and step 1 when one is taken: a huge
+            # step (up to 2**63 - 1) must not overflow rt's 64-bit index arithmetic
+            step = st if len(rng) > 1 else 1
+            stop = rng.start + (len(rng) - 1) * step + 1 if len(rng) else rng.start
+            index[a] = slice(rng.start, stop, step)
         else:
             backwards.append((a, rng))
     out = data[tuple(index)] if any(s != slice(None) for s in index) else data
