@@ -14,8 +14,10 @@ from onnx.reference import ReferenceEvaluator
 import rt_autograd as rt
 import rt_nn as nn
 import rt_nn.functional as F
+import rt_tensor as rtt
 import rt_import
 from rt_import import OnnxExportError, export_onnx, load_onnx
+from rt_import.onnx import _trace
 
 
 class Fn(nn.Module):
@@ -668,3 +670,180 @@ def test_transformer_encoder_layer():
     layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
     proto = check(layer, rt.randn(2, 5, 8), rtol=1e-4, atol=1e-5)
     assert "Softmax" in ops(proto) and "LayerNormalization" in ops(proto)
+
+
+# ---- verification: the graph must reproduce the module --------------------------------------
+
+_UNTRACED = {
+    # an rt_tensor kernel called directly: a plain tensor the tracer takes for a constant
+    "kernel": lambda x: rtt.Tensor.add(x, 1),
+    "kernel_mixed": lambda x: rtt.Tensor.mul(x, 2) * x + x,
+    # numpy round trips through unbound base-class methods
+    "numpy": lambda x: rt.from_numpy(np.exp(rt.Tensor.detach(x).numpy())) + x,
+    "numpy_clone": lambda x: rt.tensor(np.tanh(rtt.Tensor.clone(x).numpy())),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_UNTRACED))
+def test_untraced_computation_fails_verification_and_writes_nothing(case, tmp_path):
+    model = Fn(_UNTRACED[case])
+    x = rt.randn(3, 4)
+    path = tmp_path / "m.onnx"
+    with pytest.raises(OnnxExportError, match="does not reproduce the module on other inputs") \
+            as info:
+        export_onnx(model, x, path, output_names=["y"])
+    message = str(info.value)
+    assert "output 'y' differs by up to" in message and "not traced" in message
+    assert "verify=False" in message
+    assert os.listdir(tmp_path) == []                  # no file, no temporary left behind
+    path.write_bytes(b"old")
+    with pytest.raises(OnnxExportError):
+        export_onnx(model, x, str(path))
+    assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["m.onnx"]
+    buf = io.BytesIO()
+    with pytest.raises(OnnxExportError):
+        export_onnx(model, x, buf)
+    assert buf.getvalue() == b""
+
+
+def test_verify_false_skips_the_check():
+    calls = []
+
+    class Leaky(nn.Module):
+        def forward(self, x):
+            calls.append(1)
+            return rtt.Tensor.add(x, 1)
+    x = rt.randn(3)
+    buf = io.BytesIO()
+    proto = export_onnx(Leaky(), x, buf, verify=False)
+    assert len(calls) == 1 and buf.getvalue() == proto.SerializeToString()
+    assert ops(proto) == ["Constant"]                  # the example's x + 1, frozen
+    got = ReferenceEvaluator(proto).run(None, {"x": _np(rt.randn(3))})[0]
+    np.testing.assert_allclose(got, _np(x) + 1)
+    with pytest.raises(TypeError, match="verify must be a bool"):
+        export_onnx(Leaky(), x, io.BytesIO(), verify=1)
+
+
+def test_kernel_writes_into_traced_values_are_refused():
+    def f(x):
+        y = x * 2
+        rtt.Tensor.add_(y, 1)                          # bumps y's version, unrecorded
+        return y * 3
+    with pytest.raises(OnnxExportError, match="changed in place"):
+        export_onnx(Fn(f), rt.randn(3), io.BytesIO(), verify=False)
+    # an op without an exporter whose implementation writes its result with a kernel
+    with pytest.raises(OnnxExportError, match="index_put cannot be exported"):
+        export_onnx(Fn(lambda x, i: x.index_put((i,), rt.ones(2))),
+                    (rt.randn(5), rt.tensor([1, 3])), io.BytesIO(), verify=False)
+
+
+def test_a_graph_that_misses_the_traced_outputs_is_refused(monkeypatch, tmp_path):
+    # an exporter with other semantics than rt's (here: Relu exported as Sigmoid)
+    monkeypatch.setitem(_trace.EXPORTERS, "F.relu", lambda g, x, inplace=False:
+                        g.op("Sigmoid", [g.v(x)]))
+    path = tmp_path / "m.onnx"
+    with pytest.raises(OnnxExportError, match="does not reproduce what rt computed while "
+                                              "tracing the example inputs: output 'output'"):
+        export_onnx(nn.Sequential(nn.Linear(3, 3), nn.ReLU()), rt.randn(2, 3), path)
+    assert not path.exists()
+    proto = export_onnx(nn.Sequential(nn.Linear(3, 3), nn.ReLU()), rt.randn(2, 3),
+                        io.BytesIO(), verify=False)
+    assert "Sigmoid" in ops(proto)
+
+
+def test_verification_inputs():
+    """Floats: new values in the example's range, non-finite ones kept; integer and bool
+    inputs: the example's values shuffled; Python values as given; rt's generator, the
+    example inputs and the training flags untouched."""
+    seen = []
+
+    class Spy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(10, 4)
+
+        def forward(self, x, m, idx, scale, c):
+            seen.append((x, m, idx, scale, c))
+            return (x + c).masked_fill(m, 0.0) * scale + self.emb(idx).sum()
+
+    x = rt.rand(3, 4) * 4 + 1                          # values in [1, 5)
+    x[0, 0] = float("-inf")
+    m = rt.tensor([[True, False, False, True]] * 3)
+    idx = rt.tensor([[1, 2, 3], [9, 0, 4]])
+    c = rt.full((4,), 2.0)
+    copies = [t.clone() for t in (x, m, idx, c)]
+    model = Spy()
+    model.train()
+    rt.manual_seed(3)
+    expected_draw = rt.rand(2)
+    rt.manual_seed(3)
+    check(model, (x, m, idx, 1.5, c))                  # (asserts the flags are restored)
+    assert rt.equal(rt.rand(2), expected_draw)          # the generator was not used
+    for t, copy in zip((x, m, idx, c), copies):
+        assert rt.equal(t, copy)
+    vx, vm, vidx, vscale, vc = seen[1]                 # [0] is the trace
+    ax, ex = _np(vx), _np(x)
+    assert ax[0, 0] == -np.inf and vx.dtype == rt.float32
+    fin = np.isfinite(ex)
+    assert ((ax[fin] >= ex[fin].min()) & (ax[fin] <= ex[fin].max())).all()
+    assert not np.isclose(ax[fin], ex[fin]).any()
+    for new, old in ((vm, m), (vidx, idx)):
+        assert new.dtype == old.dtype and new.shape == old.shape
+        assert not rt.equal(new, old)
+        assert sorted(_np(new).ravel().tolist()) == sorted(_np(old).ravel().tolist())
+    assert vscale == 1.5
+    ac = _np(vc)                                       # one value c: between c/2 and 3c/2
+    assert ((ac >= 1.0) & (ac <= 3.0)).all() and not (ac == 2.0).all()
+
+
+def test_integer_inputs_the_module_refuses_shuffled_keep_their_values():
+    calls = []
+
+    def f(x, b):
+        calls.append(b)
+        return x * (6 // (b - rt.tensor([1, 0])))      # b = [1, 2] would divide by zero
+    b = rt.tensor([2, 1])
+    export_onnx(Fn(f), (rt.randn(2), b), io.BytesIO())
+    assert len(calls) == 3                             # trace, shuffled (fails), as given
+    assert calls[1].tolist() == [1, 2] and calls[2].tolist() == [2, 1]
+
+
+def test_inputs_written_in_place_by_forward():
+    # the graph is verified against the example's values from before the trace
+    def f(x):
+        x.mul_(2)
+        return x + 1
+    x = rt.randn(4)
+    before = _np(x).copy()
+    proto = export_onnx(Fn(f), x, io.BytesIO())
+    np.testing.assert_allclose(_np(x), before * 2)    # the trace ran forward on x
+    got = ReferenceEvaluator(proto).run(None, {proto.graph.input[0].name: before})[0]
+    np.testing.assert_allclose(got, before * 2 + 1, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [rt.float16, rt.bfloat16, rt.float64])
+def test_verification_across_float_dtypes(dtype):
+    rt.manual_seed(17)
+    model = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.LayerNorm(16),
+                          nn.Linear(16, 4)).to(dtype)
+    proto = export_onnx(model, rt.randn(3, 8).to(dtype), io.BytesIO())
+    assert proto.graph.output[0].type.tensor_type.elem_type == \
+        _trace.RT_TO_ONNX_DTYPE[dtype]
+    with pytest.raises(OnnxExportError, match="float16|bfloat16|float64"):
+        export_onnx(Fn(lambda x: rtt.Tensor.add(x, 1) * x), rt.randn(3, 4).to(dtype),
+                    io.BytesIO())
+
+
+def test_padding_mask_is_computed_in_the_graph():
+    # rt_nn turns a bool padding mask into -inf with a constant's in-place masked_fill_,
+    # which the tracer records as one op (the graph follows the mask input)
+    rt.manual_seed(18)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+    x = rt.randn(2, 5, 8)
+    pad = rt.tensor([[False] * 3 + [True] * 2, [False] * 5])
+    proto = export_onnx(layer, (x, {"src_key_padding_mask": pad}), io.BytesIO())
+    other = rt.tensor([[False] * 5, [False] * 2 + [True] * 3])
+    got = ReferenceEvaluator(proto).run(None, {"src": _np(x),
+                                               "src_key_padding_mask": _np(other)})[0]
+    want = _rt_outputs(layer, (x, {"src_key_padding_mask": other}))[0]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -2298,9 +2298,20 @@ def embedding(g, input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     return g.op("Gather", [g.v(weight), g.v(input, rt.int64)], axis=0)
 
 
+@exporter("F._neg_inf_where")
+def _neg_inf_where(g, mask, dtype):
+    """rt_nn's bool mask -> additive float mask (-inf where True, 0 elsewhere), as
+    PyTorch's F._canonical_mask."""
+    dt = _out_dtype(g)
+    return g.op("Where", [g.v(mask, rt.bool), g.const(float("-inf"), dt), g.const(0.0, dt)])
+
+
 @exporter("F.one_hot")
 def one_hot(g, tensor, num_classes=-1):
     if num_classes == -1:
         raise g.fail("num_classes=-1 takes the class count from the data; give it")
-    return g.op("OneHot", [g.v(tensor, rt.int64), g.ints([int(num_classes)]),
+    # depth as a scalar (the spec takes a scalar or one element; ONNX's reference
+    # implementation only a scalar)
+    return g.op("OneHot", [g.v(tensor, rt.int64), g.const(np.asarray(int(num_classes),
+                                                                      np.int64), rt.int64),
                            g.const(np.array([0, 1], np.int64), rt.int64)], axis=-1)

@@ -38,12 +38,17 @@ graph so far), so sizes computed from them (``x.view(x.size(0) * heads, -1)``,
 ``rt.zeros(x.size(0), 4)``, ``x[:, :n]``) are computed in the graph.
 
 What it cannot see: code that calls rt_tensor's kernels directly on traced values
-(``rt_tensor.Tensor.add(x, 1)``, unbound base-class methods) computes a plain tensor the
-tracer takes for a constant. Python ints taken from static dims are constants, as they are in
-``torch.onnx``'s tracer.
+(``rt_tensor.Tensor.add(x, 1)``, unbound base-class methods, numpy on their results) computes
+a plain tensor the tracer takes for a constant. Such a kernel writing a traced value in place
+(``rt_tensor.Tensor.add_(x, 1)``) is caught: every traced value keeps the version counter it
+had when it got its name, and a newer one on use means an unrecorded write. For the rest,
+``export_onnx`` verifies the finished graph against the module on inputs with other values
+(``export.py``), so such a constant fails the export instead of shipping. Python ints taken
+from static dims are constants, as they are in ``torch.onnx``'s tracer.
 """
 import contextlib
 import functools
+import importlib
 import sys
 import threading
 import types
@@ -212,6 +217,9 @@ def _new_trace(cls, plain, name, tracer):
     t._onnx_name = name
     t._onnx_tracer = weakref.ref(tracer)     # an escaped traced tensor keeps no graph
     t._onnx_stale = None
+    # the version counter when the value got its name: every in-place write bumps it, so a
+    # change the tracer did not record (a kernel writing the data) shows as a newer version
+    t._onnx_version = t._version
     return t
 
 
@@ -443,7 +451,16 @@ def _function_table():
             add(getattr(module, name, None), name, f"{prefix}.{name}")
     for name in F.__all__:
         add(getattr(F, name), f"F.{name}", f"rt_nn.functional.{name}")
+    for modname, name in _PRIVATE_OPS:
+        module = importlib.import_module(modname)
+        add(getattr(module, name), f"F.{name}", f"{modname}.{name}")
     return table
+
+
+# private rt_nn helpers recorded as ops: they write a traced argument into a constant made
+# inside them (`rt.zeros(...).masked_fill_(mask, -inf)`), which the tracer cannot see when
+# the argument is not floating (no autograd node marks the result)
+_PRIVATE_OPS = [("rt_nn._functional.attention", "_neg_inf_where")]
 
 
 # rt_autograd's and rt_tensor's implementation modules keep their own references: an op they
@@ -984,6 +1001,7 @@ class Tracer:
     def rename(self, t, name):
         t._onnx_name = name
         t._onnx_stale = None
+        t._onnx_version = t._version
         self.values[name] = (t.dtype, tuple(t.shape))
 
     def mark_aliases_stale(self, t, by, keep=()):
@@ -1005,6 +1023,10 @@ class Tracer:
             ulo, uhi = _span(u)
             if ulo < hi and lo < uhi:
                 u._onnx_stale = by
+            else:
+                # views of one storage share a version counter: the recorded write bumped
+                # this one's too, but left its data alone
+                u._onnx_version = u._version
 
     def name_of(self, x, where):
         """The ONNX name of tensor ``x`` for use by ``where``."""
@@ -1019,6 +1041,13 @@ class Tracer:
                     "graphs have no aliasing, so export needs the out-of-place op there "
                     "(e.g. `y = x + 1` instead of `x.add_(1)`, `F.relu(x)` instead of "
                     "inplace=True)")
+            if x._version != x._onnx_version:
+                raise OnnxExportError(
+                    f"{where} reads a traced value whose data an op the exporter does not see "
+                    f"changed in place {self.where()}: an rt_tensor kernel called directly "
+                    "(`rt_tensor.Tensor.add_(x, 1)`, an unbound base-class method), or a write "
+                    "through a tensor the tracer does not follow. Use the rt op "
+                    "(`x.add_(1)`, or out of place `x + 1`)")
             pending = self.pending_init.pop(x._onnx_name, None)
             if pending is not None:
                 self.add_initializer(x._onnx_name, pending)
@@ -1191,6 +1220,13 @@ class Tracer:
         finally:
             self.tracing_through.pop()
         for x in _flatten(out, []):
+            if isinstance(x, TraceTensor) and x._onnx_tracer() is self and \
+                    x._onnx_stale is None and x._version != x._onnx_version:
+                raise OnnxExportError(
+                    f"{display} cannot be exported to ONNX: it has no exporter, and its "
+                    "implementation writes its result with kernels the tracer does not see "
+                    "(in place, into a traced value). Add an exporter for it "
+                    "(docs/adding-an-onnx-op.md) or use ops that have one")
             if isinstance(x, TraceTensor) or x is None:
                 continue
             if isinstance(x, rtt.Tensor):

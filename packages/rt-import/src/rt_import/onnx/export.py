@@ -16,7 +16,9 @@ How the trace works, and what it refuses, is in ``_trace.py``; the op mappings a
 import inspect
 import os
 import threading
+import warnings
 
+import numpy as np
 import onnx
 from onnx import helper
 
@@ -27,6 +29,7 @@ from rt_autograd._autograd import as_autograd_tensor
 
 from rt_import._atomic import atomic_write
 from rt_import.onnx import _export_ops  # noqa: F401  (registers the exporters)
+from rt_import.onnx.graph import load_onnx, to_numpy, to_rt, unsupported_operators
 from rt_import.onnx._trace import (OnnxExportError, TraceParameter, TraceTensor, Tracer,
                                    _flatten, _plain, module_scopes, onnx_dtype,
                                    patched_functions, patched_instances, tracing)
@@ -41,7 +44,7 @@ _EXPORT_LOCK = threading.RLock()
 
 
 def export_onnx(module, example_inputs, path, opset=17, input_names=None, output_names=None,
-                dynamic_axes=None):
+                dynamic_axes=None, verify=True):
     """Trace ``module(*example_inputs)`` once and write the ONNX model to ``path``.
 
     ``torch.onnx.export``'s contract for rt modules:
@@ -63,16 +66,48 @@ def export_onnx(module, example_inputs, path, opset=17, input_names=None, output
       ``<name>_dynamic_axes_<k>``). Reshapes keep dims in place as ONNX's copy-dim 0, so
       ``x.view(x.size(0), -1)`` follows a symbolic batch; other Python ints read from shapes
       are constants of the example (as in ``torch.onnx``'s tracer).
+    * ``verify`` (default ``True``): before anything is written, evaluate the graph and
+      check that it reproduces the module (see "Verification" below); ``False`` skips it.
 
     Parameters and buffers become initializers named like the module's ``state_dict`` keys
     (only those the graph uses); constants computed in forward become Constant nodes. The
     model passes ``onnx.checker.check_model(model, full_check=True)``, and the exporter checks
     that ONNX shape inference gives every traced value the shape and type rt computed.
 
+    Verification: the graph is evaluated (with ``load_onnx`` when every operator in it has
+    an import converter, else with ``onnx.reference.ReferenceEvaluator``) on the example
+    inputs, where it must give the outputs rt computed during the trace, and on a second set
+    of inputs with the example's shapes and dtypes but other values, where it must give what
+    the module (eval mode, ``no_grad``) computes from them. This catches computation the
+    tracer cannot see (``rt_tensor.Tensor.add(x, 1)``, a numpy round trip through an unbound
+    base-class method), which would otherwise be frozen into the graph as a constant of the
+    example. The second inputs come from a fixed seed (the global rt and numpy generators are
+    not touched):
+
+    * floating and complex inputs: uniform values between the smallest and largest finite
+      value of the example tensor (so the sign and range, and a domain such as ``x > 0``, are
+      kept); non-finite elements (a ``-inf`` mask) stay where they are; a tensor of one value
+      ``c`` gets values between ``c/2`` and ``3c/2`` (``0`` to ``1`` for zeros);
+    * integer and bool inputs: the example's own values shuffled (indices stay in range,
+      masks keep their density, no value the example lacks, such as a zero divisor, appears);
+      a tensor of one value keeps it. If the module fails on shuffled values, those inputs
+      keep the example's values;
+    * Python values in ``example_inputs`` are passed as given.
+
+    Outputs must have rt's shapes and dtypes; integer and bool values must be equal, floating
+    values within a tolerance for the dtype (relative, plus absolute in proportion to the
+    output's largest magnitude: 1e-6 for float64/complex128, 1e-3 for float32/complex64,
+    1e-2 for float16, 5e-2 for bfloat16); NaN must meet NaN and infinities their equals. The
+    module's forward runs once more (twice when it fails on shuffled integer or bool values),
+    as ``torch.onnx.export`` also runs a model more than once; warnings from these runs and
+    from evaluating the graph are not shown.
+
     Returns the ``onnx.ModelProto``. Raises ``OnnxExportError`` naming the op (or Python
     construct) that cannot be exported: an op without an ONNX mapping whose implementation the
     tracer cannot follow, data-dependent Python values (``x.item()`` in a branch), in-place
-    writes seen through aliases, random ops.
+    writes seen through aliases, random ops; and, with ``verify``, when the graph does not
+    reproduce the module (naming the first output that differs and the largest difference).
+    Nothing is written when it raises.
     """
     if not isinstance(module, rt_nn.Module):
         raise TypeError(f"export_onnx() takes an rt_nn.Module, got {type(module).__name__}")
@@ -81,16 +116,22 @@ def export_onnx(module, example_inputs, path, opset=17, input_names=None, output
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise ValueError(f"opset {opset} is not supported: export_onnx writes opsets "
                          f"{MIN_OPSET} to {MAX_OPSET}")
+    if not isinstance(verify, bool):
+        raise TypeError(f"verify must be a bool, got {type(verify).__name__}")
     args, kwargs = _split_inputs(example_inputs)
+    # the example's values before the trace: a forward may write its inputs in place
+    example = _snapshot(args, kwargs) if verify else None
     with _EXPORT_LOCK:
-        model = _export(module, args, kwargs, opset, input_names, output_names,
-                        dynamic_axes or {})
+        model, traced = _export(module, args, kwargs, opset, input_names, output_names,
+                                dynamic_axes or {}, verify)
     try:
         data = model.SerializeToString()
     except ValueError as exc:          # protobuf refuses messages over 2 GiB
         raise OnnxExportError(f"the model is too large for one ONNX protobuf file ({exc}); "
                               "models over 2 GiB need external data, which export_onnx does "
                               "not write") from None
+    if verify:
+        _verify(module, model, args, kwargs, example, traced)
     if hasattr(path, "write"):
         path.write(data)
     else:
@@ -188,7 +229,8 @@ def _value_info(name, dtype, shape, dims=None, unknown=()):
     return helper.make_tensor_value_info(name, onnx_dtype(dtype), shape)
 
 
-def _export(module, args, kwargs, opset, input_names, output_names, dynamic_axes):
+def _export(module, args, kwargs, opset, input_names, output_names, dynamic_axes,
+            keep_outputs=False):
     dynamic = any(bool(v) for v in dynamic_axes.values()) if isinstance(dynamic_axes, dict) \
         else True
     tracer = Tracer(opset, dynamic)
@@ -277,8 +319,12 @@ def _export(module, args, kwargs, opset, input_names, output_names, dynamic_axes
     ranks = {n: x.dim() for n, x in zip(in_names, in_leaves)}
     ranks.update({n: len(s) for n, (_, s) in zip(out_names, out_meta)})
     dims = _dynamic_dims(dynamic_axes, set(in_names) | set(out_names), ranks)
-    return _assemble(tracer, in_names, in_leaves, out_names, out_values, out_meta, dims,
-                     opset)
+    model = _assemble(tracer, in_names, in_leaves, out_names, out_values, out_meta, dims,
+                      opset)
+    # the outputs as rt computed them in the trace (the graph must give them back)
+    traced = [_comparable(_plain(as_autograd_tensor(x))) for x in out_leaves] \
+        if keep_outputs else None
+    return model, traced
 
 
 def _rebuild_inputs(obj, it):
@@ -362,6 +408,255 @@ def _assemble(tracer, in_names, in_leaves, out_names, out_values, out_meta, dims
 def _version():
     from rt_import import __version__
     return __version__
+
+
+# ---- verification: the graph must reproduce the module ------------------------------------
+
+_VERIFY_SEED = 0x5EED0      # fixed: the check is reproducible and leaves rt's generator alone
+
+# relative tolerance by dtype, also applied absolutely to the output's largest magnitude
+# (the graph may compute in another order or through other kernels; a value frozen from
+# the example differs by the size of the values themselves)
+_TOLERANCE = {"float64": 1e-6, "complex128": 1e-6, "float32": 1e-3, "complex64": 1e-3,
+              "float16": 1e-2, "bfloat16": 5e-2}
+
+
+def _dtype_name(dtype):
+    return str(dtype).rsplit(".", 1)[-1]
+
+
+def _comparable(t):
+    """(dtype name, numpy copy) of a plain rt tensor; bfloat16 values as float32."""
+    name = _dtype_name(t.dtype)
+    if t.dtype == rt.bfloat16:
+        t = t.float()
+    return name, np.array(t.numpy(), copy=True)
+
+
+def _snapshot(args, kwargs):
+    """Copies of the tensor leaves of (args, kwargs), as plain rt tensors."""
+    with rt.no_grad():
+        return [_plain(as_autograd_tensor(x)).clone()
+                for x in _flatten((args, kwargs), []) if isinstance(x, rtt.Tensor)]
+
+
+def _floats_like(a, rng):
+    """Uniform values in the range of ``a``'s finite values (a tensor of one value ``c``:
+    between c/2 and 3c/2, or 0 and 1 for zeros); non-finite elements stay."""
+    finite = np.isfinite(a)
+    values = a[finite].astype(np.float64)
+    if values.size == 0:
+        return a.copy()
+    lo, hi = float(values.min()), float(values.max())
+    if lo == hi:
+        lo, hi = (0.0, 1.0) if lo == 0 else sorted((lo / 2, lo * 1.5))
+    return np.where(finite, rng.uniform(lo, hi, a.shape), a)
+
+
+def _other_inputs(example, shuffle_discrete):
+    """Inputs with the example's shapes and dtypes but other values (export_onnx's
+    "Verification"); also whether any integer or bool input was changed."""
+    rng = np.random.default_rng(_VERIFY_SEED)
+    out, shuffled = [], False
+    for t in example:
+        if t.numel() == 0:
+            out.append(t.clone())
+            continue
+        if t.dtype.is_floating_point or t.dtype.is_complex:
+            name, a = _comparable(t)
+            new = _floats_like(a.real, rng)
+            if t.dtype.is_complex:
+                new = new + 1j * _floats_like(a.imag, rng)
+            out.append(to_rt(new.astype(a.dtype)).to(t.dtype))
+            continue
+        a = t.numpy()
+        flat = a.reshape(-1)
+        if not shuffle_discrete or bool(np.all(flat == flat[0])):
+            out.append(t.clone())
+            continue
+        new = rng.permutation(flat)
+        if np.array_equal(new, flat):
+            new = np.roll(flat, 1)        # differs whenever the values are not all equal
+        out.append(to_rt(new.reshape(a.shape)))
+        shuffled = True
+    return out, shuffled
+
+
+def _run_module(module, args, kwargs, values):
+    """The module's outputs (comparable) on ``values`` in place of the example's tensors."""
+    # the module gets copies: a forward that writes its inputs must not change the graph's
+    targs, tkwargs = _rebuild_inputs((args, kwargs), iter([v.clone() for v in values]))
+    flags = [(m, m.training) for m in module.modules()]
+    try:
+        module.eval()
+        with rt.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")         # shown once already, by the trace
+            out = module(*targs, **tkwargs)
+    finally:
+        for m, flag in flags:
+            m.training = flag
+    return [_comparable(_plain(as_autograd_tensor(x))) if isinstance(x, rtt.Tensor) else
+            (type(x).__name__, x) for x in _flatten(out, []) if x is not None]
+
+
+class _Graph:
+    """Evaluates the exported graph: with ``load_onnx`` when every operator has an import
+    converter (rt's own kernels), else, or if that fails, with ONNX's reference
+    implementation."""
+
+    def __init__(self, model):
+        self.model = model
+        self.imported = None
+        self.reference = None
+        if not unsupported_operators(model):
+            try:
+                self.imported = load_onnx(model)
+                self.imported.eval()
+            except Exception:
+                self.imported = None
+
+    def __call__(self, values):
+        if self.imported is not None:
+            try:
+                with rt.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out = self.imported(*[v.clone() for v in values])
+                out = out if isinstance(out, tuple) else (out,)
+                return [_comparable(_plain(as_autograd_tensor(o))) for o in out]
+            except Exception:
+                self.imported = None          # an importer limitation: the reference decides
+        if self.reference is None:
+            from onnx.reference import ReferenceEvaluator
+            self.reference = ReferenceEvaluator(self.model)
+        feeds = {vi.name: to_numpy(v) for vi, v in zip(self.model.graph.input, values)}
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = self.reference.run(None, feeds)
+        result = []
+        for o in out:
+            o = np.asarray(o)
+            name = o.dtype.name
+            result.append((name, o.astype(np.float32) if name == "bfloat16" else o))
+        return result
+
+
+def _fmt(v):
+    v = v.item() if hasattr(v, "item") else v
+    return f"{v:.6g}" if isinstance(v, float) else repr(v)
+
+
+def _difference(got, want):
+    """Why output ``got`` (dtype name, array) is not ``want``, or None."""
+    (gd, g), (wd, w) = got, want
+    if not isinstance(w, np.ndarray):
+        return f"is a tensor where the module returns a {wd}"
+    if gd != wd:
+        return f"has dtype {gd} where rt gives {wd}"
+    if g.shape != w.shape:
+        return f"has shape {list(g.shape)} where rt gives {list(w.shape)}"
+    if g.size == 0:
+        return None
+    tol = _TOLERANCE.get(wd)
+    if tol is None:                                       # integers and bool: equal
+        bad = g != w
+        if not bad.any():
+            return None
+        diff = np.abs(g.astype(np.float64) - w.astype(np.float64))
+        idx = np.unravel_index(int(np.argmax(np.where(bad, diff, -1))), g.shape)
+        return (f"differs in {int(bad.sum())} of {g.size} elements, by up to "
+                f"{_fmt(diff.max())} (at index {tuple(int(i) for i in idx)}: graph "
+                f"{_fmt(g[idx])}, rt {_fmt(w[idx])})")
+    kind = np.complex128 if wd.startswith("complex") else np.float64
+    g64, w64 = g.astype(kind), w.astype(kind)
+    gnan, wnan = np.isnan(g64), np.isnan(w64)
+    finite = np.isfinite(g64) & np.isfinite(w64)
+    # NaN meets NaN, an infinity its equal
+    special = (gnan != wnan) | (~finite & ~gnan & ~wnan & (g64 != w64))
+    with np.errstate(all="ignore"):                       # inf - inf where not finite
+        diff = np.where(finite, np.abs(g64 - w64), 0.0)
+    mags = np.abs(np.concatenate([g64[finite], w64[finite]]))
+    scale = float(mags.max()) if mags.size else 0.0
+    over = finite & (diff > tol * np.abs(w64) + tol * scale)
+    if not over.any() and not special.any():
+        return None
+    if over.any():
+        idx = np.unravel_index(int(np.argmax(np.where(over, diff, -1.0))), g.shape)
+        what = f"by up to {_fmt(float(diff[idx]))}"
+    else:
+        idx = np.unravel_index(int(np.argmax(special)), g.shape)
+        what = "in its non-finite values"
+    count = int((over | special).sum())
+    return (f"differs {what} ({count} of {g.size} elements outside the {wd} tolerance; at "
+            f"index {tuple(int(i) for i in idx)}: graph {_fmt(g[idx])}, rt {_fmt(w[idx])})")
+
+
+def _first_difference(names, got, want):
+    if len(got) != len(want):
+        return None, (f"gives {len(got)} outputs where the module gives {len(want)}")
+    for name, g, w in zip(names, got, want):
+        why = _difference(g, w)
+        if why is not None:
+            return name, why
+    return None
+
+
+_SKIP = "export_onnx(..., verify=False) skips this check."
+
+
+def _verify(module, model, args, kwargs, example, traced):
+    """Raise OnnxExportError unless the graph reproduces the module (export_onnx's
+    "Verification")."""
+    names = [o.name for o in model.graph.output]
+    graph = _Graph(model)
+    try:
+        got = graph(example)
+    except Exception as exc:
+        raise OnnxExportError(
+            f"internal error: evaluating the exported graph on the example inputs failed "
+            f"({type(exc).__name__}: {exc}), so it cannot be verified; nothing was "
+            f"written. {_SKIP}") from exc
+    bad = _first_difference(names, got, traced)
+    if bad is not None:
+        name, why = bad
+        raise OnnxExportError(
+            f"the exported graph does not reproduce what rt computed while tracing the "
+            f"example inputs: {'output ' + repr(name) if name else 'the graph'} {why}. An "
+            "op is exported with other semantics than rt's (an exporter bug), or the "
+            f"module's outputs depend on more than its inputs; nothing was written. {_SKIP}")
+
+    values, shuffled = _other_inputs(example, True)
+    attempts = [values]
+    if shuffled:
+        # integer/bool values the model may not take (offsets that must be sorted, ...)
+        attempts.append(_other_inputs(example, False)[0])
+    for k, values in enumerate(attempts):
+        who = "the module"
+        try:
+            want = _run_module(module, args, kwargs, values)
+            who = "the exported graph"
+            got = graph(values)
+        except Exception as exc:
+            if k + 1 < len(attempts):
+                continue
+            raise OnnxExportError(
+                "export_onnx verifies the graph on inputs with the example inputs' shapes and "
+                f"dtypes but other values (see export_onnx's Verification), and {who} failed "
+                f"on them ({type(exc).__name__}: {exc}); nothing was written. "
+                f"{_SKIP}") from exc
+        bad = _first_difference(names, got, want)
+        if bad is not None:
+            name, why = bad
+            raise OnnxExportError(
+                "the exported graph does not reproduce the module on other inputs: on inputs "
+                "with the example inputs' shapes and dtypes but other values, "
+                f"{'output ' + repr(name) if name else 'the graph'} {why}. Some computation "
+                "was not traced: forward computed a value from its inputs out of the "
+                "tracer's view (an rt_tensor kernel called directly, such as "
+                "rt_tensor.Tensor.add(x, 1) or another unbound base-class method, or a round "
+                "trip through numpy), and the graph holds its result for the example inputs "
+                "as a constant. Write that computation with rt ops (x + 1, rt.exp(x)); "
+                f"nothing was written. {_SKIP}")
+        return
 
 
 def _dims_of(type_proto):
