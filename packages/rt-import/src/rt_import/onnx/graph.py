@@ -23,7 +23,7 @@ import rt_autograd as rt
 import rt_nn
 
 from rt_import.errors import FormatError, UnsupportedOperatorError
-from rt_import.onnx.registry import NodeContext, lookup
+from rt_import.onnx.registry import NodeContext, compile_node, lookup
 
 __all__ = ["OnnxModule", "load_onnx", "to_rt", "to_numpy", "ONNX_TO_RT_DTYPE"]
 
@@ -103,6 +103,28 @@ def _attributes(node):
             value = list(value)
         out[a.name] = value
     return out
+
+
+_MISSING = object()
+
+
+def _initializer(holder, leaf):
+    """An initializer no longer among its holder's parameters (made a buffer, or an
+    attribute): whatever the holder has under that name now."""
+    value = holder._buffers.get(leaf, _MISSING)
+    return getattr(holder, leaf) if value is _MISSING else value
+
+
+def _missing_output(ctx, i):
+    raise FormatError(f"ONNX node {ctx.name or ctx.op_type!r} ({ctx.op_type}) produced no "
+                      f"output {i} ({ctx.output_names[i]!r}), which the graph reads")
+
+
+def _first_output(out, ctx):
+    """A single-output node's value when its converter returned a tuple or list."""
+    if not out:
+        _missing_output(ctx, 0)
+    return out[0]
 
 
 class _Holder(rt_nn.Module):
@@ -199,6 +221,87 @@ class OnnxModule(rt_nn.Module):
         for name in self.output_names:
             if name not in known:
                 raise FormatError(f"graph output {name!r} is produced by no node")
+        self._compile()
+
+    def _compile(self):
+        """The executable form of ``_plan``: one generated Python function (``_graph``) that
+        calls each node's prepared callable (``registry.compile_node``) with its inputs held
+        in local variables, and deletes each value after the last node that reads it, so
+        intermediate tensors go back to the memory pool as early as the graph allows. A call
+        builds no value table and parses no attributes: a node costs one Python call on top
+        of its converter (about 0.2 us, against 0.5 us for a table-driven loop).
+
+        Generating source costs about 25 us per node when the model is loaded."""
+        var_of = {}                   # value name -> its current local variable
+        count = 0
+
+        def define(name):
+            nonlocal count
+            count += 1
+            var_of[name] = f"v{count}"
+            return var_of[name]
+
+        init_vars = [(define(name), holder, leaf)
+                     for name, (holder, leaf) in self._init_refs.items()]
+        input_vars = [define(name) for name in self.input_names]
+        steps = []
+        for fn, ctx in self._plan:
+            ins = [var_of[n] if n else "None" for n in ctx.input_names]
+            outs = [(i, define(n)) for i, n in enumerate(ctx.output_names) if n]
+            steps.append((compile_node(fn, ctx), ins, outs, ctx))
+        output_vars = [var_of[n] for n in self.output_names]
+        last_read, read = {}, set(output_vars)
+        for k, (_, ins, _, _) in enumerate(steps):
+            for v in ins:
+                if v != "None":
+                    last_read[v] = k
+                    read.add(v)
+        frees = [[] for _ in steps]
+        for v, k in last_read.items():
+            if v not in output_vars:        # graph outputs are returned, never deleted
+                frees[k].append(v)
+
+        env = {"isinstance": isinstance, "len": len, "_SEQ": (tuple, list), "_M": _MISSING,
+               "_Tensor": rt.Tensor, "_to_rt": to_rt, "_init": _initializer,
+               "_first": _first_output, "_missing": _missing_output}
+        holders = []
+        lines = ["def _graph(_h, " + ", ".join(f"_i{j}" for j in range(len(input_vars)))
+                 + "):"]
+        for v, holder, leaf in init_vars:
+            if v not in read:
+                continue
+            h = f"_h[{len(holders)}]"
+            holders.append(holder)
+            # the holder's current tensor: a parameter may have been replaced or re-registered
+            lines.append(f"    {v} = {h}._parameters.get({leaf!r}, _M)")
+            lines.append(f"    if {v} is _M: {v} = _init({h}, {leaf!r})")
+        for j, v in enumerate(input_vars):
+            lines.append(f"    {v} = _i{j} if isinstance(_i{j}, _Tensor) else _to_rt(_i{j})")
+        for k, (run, ins, outs, ctx) in enumerate(steps):
+            env[f"_r{k}"] = run
+            env[f"_c{k}"] = ctx
+            call = f"_r{k}({', '.join(ins)})"
+            used = [(i, v) for i, v in outs if v in read]        # unread outputs are dropped
+            if len(used) == 1 and used[0][0] == 0:
+                v = used[0][1]
+                lines.append(f"    {v} = {call}")
+                lines.append(f"    if isinstance({v}, _SEQ): {v} = _first({v}, _c{k})")
+            elif used:
+                lines.append(f"    _o = {call}")
+                lines.append("    if not isinstance(_o, _SEQ): _o = (_o,)")
+                for i, v in used:
+                    lines.append(f"    {v} = _o[{i}] if len(_o) > {i} else _missing(_c{k}, {i})")
+            else:
+                lines.append(f"    {call}")
+            if frees[k]:
+                lines.append(f"    del {', '.join(frees[k])}")
+        if len(output_vars) == 1:
+            lines.append(f"    return {output_vars[0]}")
+        else:
+            lines.append(f"    return ({', '.join(output_vars)},)")
+        exec(compile("\n".join(lines), "<rt_import ONNX graph>", "exec"), env)
+        self._graph = env["_graph"]
+        self._holders = tuple(holders)
 
     def _add_initializer(self, name, tensor, used_keys, trainable=True):
         parts = [_BAD_CHARS.sub("_", p) or "_" for p in name.split(".")]
@@ -228,21 +331,7 @@ class OnnxModule(rt_nn.Module):
             raise TypeError(f"this ONNX graph takes {len(self.input_names)} input"
                             f"{'s' if len(self.input_names) != 1 else ''} "
                             f"({', '.join(self.input_names)}), got {len(inputs)}")
-        env = {}
-        for name, (holder, leaf) in self._init_refs.items():
-            env[name] = getattr(holder, leaf)
-        for name, value in zip(self.input_names, inputs):
-            env[name] = value if isinstance(value, rt.Tensor) else to_rt(value)
-        for fn, ctx in self._plan:
-            args = [env[n] if n else None for n in ctx.input_names]
-            out = fn(ctx, *args)
-            if not isinstance(out, (tuple, list)):
-                out = (out,)
-            for name, value in zip(ctx.output_names, out):
-                if name:
-                    env[name] = value
-        outs = tuple(env[n] for n in self.output_names)
-        return outs[0] if len(outs) == 1 else outs
+        return self._graph(self._holders, *inputs)
 
     def extra_repr(self):
         return (f"opset={self.opset}, inputs={self.input_names}, outputs={self.output_names}, "

@@ -12,10 +12,21 @@ at or below V is used (``docs/adding-an-onnx-op.md``)::
 ``node`` is a ``NodeContext``: the node's attributes (``node.attr("axis", 0)``), the opset,
 the number of outputs, whether the module is training. Inputs arrive as rt tensors (None for
 an omitted optional input); a converter returns a tensor or a tuple of them.
+
+A converter whose attributes cost something to read on every call (Conv's geometry, Gemm's
+layout) may add a preparation step, run once per node when a graph is loaded::
+
+    @preparer(gemm)
+    def prepare_gemm(node):              # -> a callable taking the node's inputs, or None
+        ...                              # None: the graph calls gemm(node, *inputs)
+
+The prepared callable must return exactly what ``fn(node, *inputs)`` returns (the same
+numbers, the same autograd graph, the same errors): it is an optimization only.
 """
 import bisect
+import functools
 
-__all__ = ["converter", "lookup", "registered", "NodeContext"]
+__all__ = ["converter", "lookup", "registered", "NodeContext", "preparer", "compile_node"]
 
 # (domain, op_type) -> sorted [(since_version, fn)]
 _CONVERTERS = {}
@@ -48,6 +59,33 @@ def lookup(domain, op_type, opset):
         return None
     i = bisect.bisect_right([v for v, _ in entries], opset)
     return entries[i - 1][1] if i else None
+
+
+def preparer(fn):
+    """Register the decorated ``prepare(node)`` as converter ``fn``'s preparation step: it
+    runs once per node when a graph is loaded and returns a callable taking the node's
+    inputs, equivalent to ``functools.partial(fn, node)`` with the attribute-derived values
+    computed once, or None to use ``fn`` itself."""
+    def register(prepare):
+        fn.prepare = prepare
+        return prepare
+    return register
+
+
+def compile_node(fn, node):
+    """The callable a graph runs for ``node`` (its inputs as arguments): ``fn``'s prepared
+    form when it has one that accepts the node, else ``fn`` bound to the node."""
+    prepare = getattr(fn, "prepare", None)
+    if prepare is not None:
+        try:
+            run = prepare(node)
+        except Exception:
+            # attributes the preparation does not understand: the converter itself runs and
+            # reports them (as a FormatError naming the node) when the node is evaluated
+            run = None
+        if run is not None:
+            return run
+    return functools.partial(fn, node)
 
 
 def registered():

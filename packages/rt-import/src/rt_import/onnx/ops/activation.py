@@ -15,7 +15,7 @@ import rt_autograd as rt
 import rt_nn.functional as F
 
 from rt_import.onnx.ops.elementwise import check_same_type, is_float
-from rt_import.onnx.registry import converter
+from rt_import.onnx.registry import converter, preparer
 
 __all__ = []
 
@@ -31,6 +31,16 @@ def relu(node, x):
     if x.dtype == rt.bool or x.dtype == rt.uint8:
         raise node.error(f"Relu is not defined for {str(x.dtype)[10:]} tensors")
     return rt.relu(x)
+
+
+@preparer(relu)
+def _prepare_relu(node):
+    refused = (rt.bool, rt.uint8)
+
+    def run(x):
+        # rt.relu looked up per call: the exporter's tracer replaces it in rt's namespace
+        return relu(node, x) if x.dtype in refused else rt.relu(x)
+    return run
 
 
 @converter("LeakyRelu", 1, 6, 16)

@@ -26,7 +26,7 @@ import rt_autograd as rt
 
 from rt_import.onnx.graph import ONNX_TO_RT_DTYPE
 from rt_import.onnx.ops.elementwise import check_same_type, is_float, onnx_type_name
-from rt_import.onnx.registry import converter
+from rt_import.onnx.registry import converter, preparer
 
 __all__ = ["MAX_ELEMENTS"]
 
@@ -259,6 +259,16 @@ def constant(node):
     if name == "value_ints":
         return _tensor(np.asarray(value, dtype=np.int64).reshape(-1))
     raise node.error(f"{name}: rt has no string tensors")
+
+
+@preparer(constant)
+def _prepare_constant(node):
+    """A ``value`` Constant returns its attribute tensor, as the converter does (the other
+    forms build a new tensor per call and run the converter)."""
+    if [a for a in _CONSTANT_ATTRS if node.has(a)] != ["value"]:
+        return None
+    value = node.attr("value")
+    return lambda: value
 
 
 @converter("ConstantOfShape", 9, 20, 21, 23, 24, 25)

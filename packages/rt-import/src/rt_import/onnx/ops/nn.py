@@ -23,12 +23,14 @@ import math
 import numpy as np
 
 import rt_autograd as rt
+import rt_nn
 import rt_nn.functional as F
+import rt_tensor as rtt
 
 from rt_import.onnx.graph import ONNX_TO_RT_DTYPE
 from rt_import.onnx.ops.shape import (check_size, index_tensor, ints, norm_axes, norm_axis,
                                       to_numpy)
-from rt_import.onnx.registry import converter
+from rt_import.onnx.registry import converter, preparer
 
 __all__ = []
 
@@ -102,6 +104,26 @@ def gemm(node, a, b, c=None):
     return y if y.dtype == dtype else y.to(dtype)
 
 
+@preparer(gemm)
+def _prepare_gemm(node):
+    """torch.nn.Linear's layout (transB, alpha = beta = 1) goes straight to ``F.linear`` when
+    the operands pass gemm's checks with the kernel's conditions; anything else runs gemm."""
+    if (float(node.attr("alpha", 1.0)) != 1.0 or float(node.attr("beta", 1.0)) != 1.0
+            or node.attr("transA", 0) or not node.attr("transB", 0)):
+        return None
+
+    def run(a, b, c=None):
+        # size(i), not shape[i]: no Size object per check
+        if (a is not None and b is not None and a.dtype in _FLOAT_KERNEL_DTYPES
+                and b.dtype == a.dtype and a.dim() == 2
+                and b.dim() == 2 and a.size(1) == b.size(1)
+                and (c is None or (c.dtype == a.dtype and c.dim() == 1
+                                   and c.size(0) == b.size(0)))):
+            return F.linear(a, b, c)
+        return gemm(node, a, b, c)
+    return run
+
+
 # ---- spatial attribute handling (Conv, ConvTranspose, pools) -------------------------------------
 
 def _spatial(node, nd, name, default):
@@ -170,7 +192,11 @@ def _torch_pad_list(begin, end):
     return out
 
 
+# ops are looked up in these tables (or F) when a node runs, never kept in a plan or a
+# closure: the exporter's tracer records an imported model by replacing them here
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_MAX_POOL = {3: F.max_pool1d, 4: F.max_pool2d}             # by input rank
+_AVG_POOL = {3: F.avg_pool1d, 4: F.avg_pool2d}
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
@@ -181,11 +207,11 @@ def _check_kernel_attr(node, w):
                          f"{list(w.shape[2:])}")
 
 
-@converter("Conv", 1, 11, 22)
-def conv(node, x, w, b=None):
-    """Conv-11/22 over 1 to 3 spatial axes: ``strides``, ``dilations``, ``group``, explicit
-    ``pads`` (asymmetric pads are applied as a zero pad first) or ``auto_pad``
-    SAME_UPPER/SAME_LOWER/VALID."""
+def _conv_plan(node, x, w):
+    """Conv's checks and geometry from the shapes (and dtypes) of ``x`` and ``w``, nothing
+    else, so a prepared node computes it once per shape (``_cached_plans``): (spatial rank,
+    strides, padding, dilations, group, the zero pad applied first for asymmetric pads or
+    None)."""
     nd = w.dim() - 2
     if nd not in _CONV:
         raise node.error(f"rt convolves 1 to 3 spatial axes, this weight has {nd}")
@@ -205,10 +231,65 @@ def conv(node, x, w, b=None):
     if any(k > n for k, n in zip(dilated, padded)):
         raise node.error(f"the dilated kernel {dilated} is larger than the padded input "
                          f"{padded}")
+    pad = None
     if begin != end:
-        x = rt.constant_pad_nd(x, _torch_pad_list(begin, end), 0)
+        pad = _torch_pad_list(begin, end)
         begin = [0] * nd
-    return _CONV[nd](x, w, b, stride=strides, padding=begin, dilation=dilations, groups=group)
+    return nd, strides, begin, dilations, group, pad
+
+
+def _conv_run(plan, x, w, b):
+    nd, strides, padding, dilations, group, pad = plan
+    if pad is not None:
+        x = rt.constant_pad_nd(x, pad, 0)
+    return _CONV[nd](x, w, b, stride=strides, padding=padding, dilation=dilations, groups=group)
+
+
+@converter("Conv", 1, 11, 22)
+def conv(node, x, w, b=None):
+    """Conv-11/22 over 1 to 3 spatial axes: ``strides``, ``dilations``, ``group``, explicit
+    ``pads`` (asymmetric pads are applied as a zero pad first) or ``auto_pad``
+    SAME_UPPER/SAME_LOWER/VALID."""
+    return _conv_run(_conv_plan(node, x, w), x, w, b)
+
+
+# plans kept per node, one per input shape; a node fed ever new shapes starts over
+_PLAN_CACHE_SIZE = 32
+_PLAIN_TENSORS = frozenset((rtt.Tensor, rt.Tensor, rt_nn.Parameter))
+
+
+def _cached_plans(make_plan):
+    """``make_plan(node, *tensors)`` memoized on the tensors' shapes and dtypes: a plan
+    function must read nothing else of its tensors (checks on values or on other inputs
+    belong outside it)."""
+    cache = {}
+
+    def plan(node, *tensors):
+        try:
+            key = tuple((type(t), t.shape, t.dtype) for t in tensors)
+        except AttributeError:                  # a missing input: the plan reports it
+            return make_plan(node, *tensors)
+        p = cache.get(key)
+        if p is None:
+            p = make_plan(node, *tensors)        # raises for shapes the node cannot take
+            # only plans of plain tensors are kept: the exporter's traced tensors have
+            # symbolic sizes that must be computed afresh in every trace
+            if all(k[0] in _PLAIN_TENSORS for k in key):
+                if len(cache) >= _PLAN_CACHE_SIZE:
+                    cache.clear()
+                cache[key] = p
+        return p
+    return plan
+
+
+@preparer(conv)
+def _prepare_conv(node):
+    """Conv with its plan computed once per (input shape, weight shape)."""
+    plan = _cached_plans(_conv_plan)
+
+    def run(x, w, b=None):
+        return _conv_run(plan(node, x, w), x, w, b)
+    return run
 
 
 @converter("ConvTranspose", 1, 11, 22)
@@ -394,12 +475,33 @@ def max_pool(node, x):
 
     Each window's value is its first maximum (as the reference and PyTorch's kernel pick it),
     so the gradient goes to that one element, ties included."""
-    kernel, strides, dilations, begin, end, out, ceil_mode = _pool_plan(node, x)
-    want_indices = node.num_outputs > 1
-    if not want_indices and x.dtype in _FLOAT_KERNEL_DTYPES and \
+    return _max_pool_run(node, x, _max_pool_plan(node, x))
+
+
+def _max_pool_plan(node, x):
+    """(the window plan, the rt_nn.functional call ``(input rank, args)`` when PyTorch's
+    kernel computes exactly these windows, else None), from ``x``'s shape and dtype alone."""
+    plan = _pool_plan(node, x)
+    kernel, strides, dilations, begin, end, out, ceil_mode = plan
+    call = None
+    if node.num_outputs <= 1 and x.dtype in _FLOAT_KERNEL_DTYPES and \
             _fits_torch(x, kernel, strides, dilations, begin, end, out, ceil_mode):
-        fn = F.max_pool1d if x.dim() == 3 else F.max_pool2d
-        return fn(x, kernel, strides, begin, dilations, ceil_mode)
+        if x.dim() == 3:
+            call = 3, (kernel, strides, begin, dilations, ceil_mode)
+        else:
+            # equal values per axis as ints: F.max_pool2d's direct argument path
+            k, st, p, d = (v[0] if v[0] == v[1] else v for v in (kernel, strides, begin,
+                                                                dilations))
+            call = 4, (k, st, p, d, ceil_mode)
+    return plan, call
+
+
+def _max_pool_run(node, x, plans):
+    plan, call = plans
+    if call is not None:
+        return _MAX_POOL[call[0]](x, *call[1])
+    kernel, strides, dilations, begin, end, out, ceil_mode = plan
+    want_indices = node.num_outputs > 1
     xp = _pad_to_windows(x, begin, kernel, strides, dilations, out, _lowest(x.dtype))
     win = _windows(xp, kernel, strides, dilations, out)
     flat = win.reshape(tuple(win.shape[:2 + len(kernel)]) + (math.prod(kernel),))
@@ -436,14 +538,30 @@ def _avg_counts(in_sizes, kernel, strides, dilations, begin, end, out, include_p
 def average_pool(node, x):
     """AveragePool-7/10/11/19/22 over 1 to 3 spatial axes: ``kernel_shape``, ``strides``,
     ``pads`` or ``auto_pad``, ``ceil_mode``, ``count_include_pad``, ``dilations`` (19+)."""
+    return _average_pool_run(node, x, _average_pool_plan(node, x))
+
+
+def _average_pool_plan(node, x):
+    """(the window plan, the rt_nn.functional call ``(input rank, args)`` when PyTorch's
+    kernel computes exactly these windows, else None), from ``x``'s shape and dtype alone."""
     if not _is_float(x):
         raise node.error(f"AveragePool takes floating-point inputs, got {x.dtype}")
-    kernel, strides, dilations, begin, end, out, ceil_mode = _pool_plan(node, x)
+    plan = _pool_plan(node, x)
+    kernel, strides, dilations, begin, end, out, ceil_mode = plan
     include_pad = bool(node.attr("count_include_pad", 0))
+    call = None
     if x.dtype in _FLOAT_KERNEL_DTYPES and all(d == 1 for d in dilations) and \
             _fits_torch(x, kernel, strides, dilations, begin, end, out, ceil_mode):
-        fn = F.avg_pool1d if x.dim() == 3 else F.avg_pool2d
-        return fn(x, kernel, strides, begin, ceil_mode, include_pad)
+        call = x.dim(), (kernel, strides, begin, ceil_mode, include_pad)
+    return plan, call
+
+
+def _average_pool_run(node, x, plans):
+    plan, call = plans
+    if call is not None:
+        return _AVG_POOL[call[0]](x, *call[1])
+    kernel, strides, dilations, begin, end, out, ceil_mode = plan
+    include_pad = bool(node.attr("count_include_pad", 0))
     xp = _pad_to_windows(x, begin, kernel, strides, dilations, out, 0)
     win = _windows(xp, kernel, strides, dilations, out)
     nd = len(kernel)
@@ -452,6 +570,26 @@ def average_pool(node, x):
                          include_pad)
     counts = np.maximum(counts, 1).reshape((1, 1) + counts.shape)
     return total / rt.tensor(counts).to(x.dtype)
+
+
+@preparer(max_pool)
+def _prepare_max_pool(node):
+    """MaxPool with its plan computed once per input shape and dtype."""
+    plan = _cached_plans(_max_pool_plan)
+
+    def run(x):
+        return _max_pool_run(node, x, plan(node, x))
+    return run
+
+
+@preparer(average_pool)
+def _prepare_average_pool(node):
+    """AveragePool with its plan computed once per input shape and dtype."""
+    plan = _cached_plans(_average_pool_plan)
+
+    def run(x):
+        return _average_pool_run(node, x, plan(node, x))
+    return run
 
 
 @converter("GlobalAveragePool", 1, 22)
@@ -517,6 +655,29 @@ def batch_normalization(node, x, scale, bias, mean, var):
     if node.opset >= 14:
         return y, _as(run_mean, mean.dtype), _as(run_var, var.dtype)
     return y, run_mean, run_var, bmean, bvar
+
+
+@preparer(batch_normalization)
+def _prepare_batch_normalization(node):
+    """Inference BatchNormalization (its attributes read once) goes straight to
+    ``F.batch_norm`` when the inputs pass the converter's checks with the kernel's
+    conditions; training mode and anything else runs the converter."""
+    eps = float(node.attr("epsilon", 1e-5))
+    float(node.attr("momentum", 0.9))       # a malformed momentum: the converter reports it
+    training = bool(node.attr("training_mode", 0)) if node.opset >= 14 else \
+        node.num_outputs > 1
+    if training or not eps >= 0.0:
+        return None
+
+    def run(x, scale, bias, mean, var):
+        if x is not None and x.dtype in _FLOAT_KERNEL_DTYPES and x.dim() >= 2:
+            dt, c = x.dtype, x.size(1)
+            if all(t is not None and t.dtype == dt and t.dim() == 1 and t.size(0) == c
+                   for t in (scale, bias, mean, var)):
+                return F.batch_norm(x, mean.detach(), var.detach(), scale, bias, False, 0.0,
+                                    eps)
+        return batch_normalization(node, x, scale, bias, mean, var)
+    return run
 
 
 @converter("InstanceNormalization", 6, 22)

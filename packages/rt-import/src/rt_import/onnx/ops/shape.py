@@ -21,7 +21,7 @@ import numpy as np
 
 import rt_autograd as rt
 
-from rt_import.onnx.registry import converter
+from rt_import.onnx.registry import converter, preparer
 
 __all__ = []
 
@@ -419,6 +419,17 @@ def shape_(node, data):
         start = min(max(start + r if start < 0 else start, 0), r)
         end = min(max(end + r if end < 0 else end, 0), r)
     return rt.tensor(np.array(shape[start:end], dtype=np.int64).reshape(-1))
+
+
+@preparer(shape_)
+def _prepare_shape(node):
+    """Shape without ``start``/``end`` (every shape PyTorch exports): no attribute reads."""
+    if node.opset >= 15 and (node.has("start") or node.has("end")):
+        return None
+
+    def run(data):
+        return rt.tensor(np.array(data.shape, dtype=np.int64).reshape(-1))
+    return run
 
 
 @converter("Size", 1, 13, 19, 21, 23, 24, 25)

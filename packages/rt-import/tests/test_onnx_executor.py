@@ -1,0 +1,341 @@
+"""The ONNX executor (``OnnxModule``'s generated graph function) and the converters' prepared
+forms (``registry.preparer``). Both are optimizations only, so the oracle everywhere is the
+plain converter call ``fn(node, *inputs)``: the same numbers bit for bit, the same
+gradients, the same errors; and the executor must hand every node the values the graph
+says, whatever the graph's shape (shared values, unused outputs, outputs that are inputs).
+"""
+import copy
+import functools
+import io
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
+
+import rt_autograd as rt
+import rt_nn
+from rt_import import FormatError, export_onnx, load_onnx
+from rt_import.onnx import OnnxModule
+from rt_import.onnx import registry
+from rt_import.onnx.registry import compile_node
+
+RNG = np.random.default_rng(7)
+
+
+def _arr(*shape, dtype=np.float32):
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+def _one_node(op, n_inputs, attrs=None, opset=17, n_outputs=1):
+    names = [f"i{k}" for k in range(n_inputs)]
+    node = helper.make_node(op, names, [f"y{k}" for k in range(n_outputs)], **(attrs or {}))
+    graph = helper.make_graph(
+        [node], "g", [helper.make_value_info(n, onnx.TypeProto()) for n in names],
+        [helper.make_value_info(f"y{k}", onnx.TypeProto()) for k in range(n_outputs)])
+    return OnnxModule(helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]))
+
+
+def _np(t):
+    return t.detach().float().numpy() if t.dtype == rt.bfloat16 else t.detach().numpy()
+
+
+def _same(a, b):
+    a = a if isinstance(a, (tuple, list)) else (a,)
+    b = b if isinstance(b, (tuple, list)) else (b,)
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.dtype == y.dtype and tuple(x.shape) == tuple(y.shape)
+        np.testing.assert_array_equal(_np(x), _np(y))      # bit for bit (NaNs equal)
+
+
+# (op, attrs, opset, n_outputs, [input shapes per call...], dtype): every prepared converter,
+# on its fast path and on the cases it hands back to the converter
+CASES = [
+    ("Conv", {"pads": [1, 1, 1, 1]}, 17, 1, [[(1, 3, 8, 8), (4, 3, 3, 3), (4,)],
+                                              [(5, 3, 6, 7), (4, 3, 3, 3), (4,)]], np.float32),
+    ("Conv", {"pads": [0, 1, 2, 1], "strides": [2, 1]}, 17, 1,
+     [[(2, 2, 7, 6), (3, 2, 3, 2)], [(1, 2, 9, 5), (3, 2, 3, 2)]], np.float32),
+    ("Conv", {"auto_pad": "SAME_UPPER", "strides": [2, 2]}, 17, 1,
+     [[(1, 2, 7, 8), (2, 2, 4, 3), (2,)], [(1, 2, 8, 7), (2, 2, 4, 3), (2,)]], np.float32),
+    ("Conv", {"group": 2, "dilations": [2]}, 11, 1, [[(2, 4, 11), (6, 2, 3), (6,)]],
+     np.float64),
+    ("Conv", {"kernel_shape": [2, 2, 2]}, 22, 1, [[(1, 2, 4, 4, 4), (2, 2, 2, 2, 2)]],
+     np.float32),
+    ("MaxPool", {"kernel_shape": [2, 2], "strides": [2, 2]}, 17, 1,
+     [[(1, 4, 8, 8)], [(3, 4, 6, 10)], [(1, 4, 8, 8)]], np.float32),
+    ("MaxPool", {"kernel_shape": [3, 2], "strides": [2, 1], "pads": [1, 0, 1, 0],
+                 "ceil_mode": 1}, 17, 1, [[(2, 3, 9, 7)]], np.float64),
+    ("MaxPool", {"kernel_shape": [3], "pads": [1, 1], "dilations": [2]}, 12, 1,
+     [[(2, 3, 10)]], np.float32),
+    ("MaxPool", {"kernel_shape": [2, 2], "auto_pad": "SAME_LOWER"}, 17, 2, [[(1, 2, 5, 5)]],
+     np.float32),
+    ("MaxPool", {"kernel_shape": [2, 2]}, 12, 1, [[(1, 2, 4, 4)]], np.int8),
+    ("AveragePool", {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "count_include_pad": 1},
+     17, 1, [[(2, 3, 7, 7)], [(1, 3, 5, 9)]], np.float32),
+    ("AveragePool", {"kernel_shape": [2, 2, 2], "strides": [2, 2, 2], "ceil_mode": 1}, 19, 1,
+     [[(1, 2, 5, 5, 5)]], np.float32),
+    ("AveragePool", {"kernel_shape": [2], "strides": [1]}, 19, 1, [[(2, 2, 6)]], np.float16),
+    ("Gemm", {"transB": 1}, 13, 1, [[(1, 5), (3, 5), (3,)], [(7, 5), (3, 5), (3,)],
+                                    [(4, 5), (3, 5)], [(2, 5), (3, 5), (1, 3)]], np.float32),
+    ("Gemm", {"transB": 1, "alpha": 0.5}, 13, 1, [[(2, 4), (3, 4), (3,)]], np.float64),
+    ("Gemm", {"transA": 1, "transB": 1}, 13, 1, [[(4, 2), (3, 4), (3,)]], np.float32),
+    ("Gemm", {}, 13, 1, [[(2, 4), (4, 3), (2, 3)]], np.float16),
+    ("BatchNormalization", {"epsilon": 1e-3}, 15, 1,
+     [[(2, 3, 4, 4), (3,), (3,), (3,), (3,)], [(5, 3), (3,), (3,), (3,), (3,)]], np.float32),
+    ("BatchNormalization", {}, 9, 1, [[(2, 3, 5), (3,), (3,), (3,), (3,)]], np.float16),
+    ("BatchNormalization", {"training_mode": 1}, 15, 3,
+     [[(4, 3, 2, 2), (3,), (3,), (3,), (3,)]], np.float32),
+    ("Relu", {}, 14, 1, [[(3, 4)], [(2,)]], np.float32),
+    ("Relu", {}, 14, 1, [[(3, 4)]], np.int32),
+]
+
+
+def _inputs(shapes, dtype, op):
+    out = []
+    for k, s in enumerate(shapes):
+        a = _arr(*s, dtype=np.float64) * (3 if np.issubdtype(dtype, np.integer) else 1)
+        if op == "BatchNormalization" and k == 4:
+            a = np.abs(a) + 0.5                          # a variance
+        out.append(rt.tensor(a.astype(dtype)))
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[5].__name__}")
+def test_prepared_converters_equal_the_converters(case):
+    op, attrs, opset, n_out, calls, dtype = case
+    m = _one_node(op, len(calls[0]), attrs, opset, n_out)
+    fn, ctx = m._plan[0]
+    run = compile_node(fn, ctx)
+    for shapes in calls + calls:                 # twice: plans cached per shape are reused
+        args = _inputs(shapes, dtype, op)
+        _same(run(*args), fn(ctx, *args))
+    if op in ("Conv", "MaxPool", "AveragePool", "Gemm", "BatchNormalization", "Relu") and \
+            not (op == "Gemm" and attrs != {"transB": 1}) and "training_mode" not in attrs:
+        assert not isinstance(run, functools.partial), f"{op} should have a prepared form"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[5] in (np.float32, np.float64)],
+                         ids=lambda c: f"{c[0]}-{c[1]}")
+def test_prepared_converters_give_the_converters_gradients(case):
+    op, attrs, opset, n_out, calls, dtype = case
+    m = _one_node(op, len(calls[0]), attrs, opset, n_out)
+    fn, ctx = m._plan[0]
+    run = compile_node(fn, ctx)
+    grads = []
+    values = [a.numpy() for a in _inputs(calls[0], dtype, op)]
+    for f in (run, functools.partial(fn, ctx)):
+        args = [rt.tensor(v).requires_grad_(True) for v in values]
+        out = f(*args)
+        y = out[0] if isinstance(out, tuple) else out
+        (y * y).sum().backward()
+        grads.append([a.grad for a in args])
+    for g1, g2 in zip(*grads):
+        assert (g1 is None) == (g2 is None)
+        if g1 is not None:
+            _same(g1, g2)
+
+
+@pytest.mark.parametrize("op, attrs, shapes, dtypes", [
+    ("Conv", {"group": 2}, [(1, 3, 5, 5), (4, 3, 3, 3)], None),
+    ("Conv", {"kernel_shape": [2, 2]}, [(1, 3, 5, 5), (4, 3, 3, 3)], None),
+    ("Conv", {}, [(1, 3, 2, 2), (4, 3, 3, 3)], None),
+    ("MaxPool", {"kernel_shape": [4, 4]}, [(1, 1, 3, 3)], None),
+    ("MaxPool", {"kernel_shape": [2]}, [(1, 1, 3, 3)], None),
+    ("AveragePool", {"kernel_shape": [2, 2]}, [(1, 1, 3, 3)], [np.int64]),
+    ("Gemm", {"transB": 1}, [(2, 4), (3, 5), (3,)], None),
+    ("Gemm", {"transB": 1}, [(2, 4), (3, 4), (3,)], [np.float32, np.float64, np.float32]),
+    ("Gemm", {"transB": 1}, [(2, 4), (3, 4), (2,)], None),
+    ("BatchNormalization", {}, [(2, 3, 4), (4,), (3,), (3,), (3,)], None),
+    ("Relu", {}, [(2, 2)], [np.uint8]),
+])
+def test_prepared_converters_raise_the_converters_errors(op, attrs, shapes, dtypes):
+    m = _one_node(op, len(shapes), attrs)
+    fn, ctx = m._plan[0]
+    run = compile_node(fn, ctx)
+    dtypes = dtypes or [np.float32] * len(shapes)
+    if len(dtypes) == 1:
+        dtypes = dtypes * len(shapes)
+    args = [rt.tensor((np.abs(_arr(*s)) * 2).astype(d)) for s, d in zip(shapes, dtypes)]
+    with pytest.raises(FormatError) as plain:
+        fn(ctx, *args)
+    with pytest.raises(FormatError) as prepared:
+        run(*args)
+    assert str(prepared.value) == str(plain.value)
+    with pytest.raises(FormatError):             # a failed plan is not kept
+        run(*args)
+
+
+@pytest.mark.parametrize("attrs, prepared", [
+    ({"value": numpy_helper.from_array(np.arange(3, dtype=np.int64))}, True),
+    ({"value_ints": [1, 2]}, False), ({"value_float": 2.5}, False)])
+def test_prepared_constant_is_the_converters_tensor(attrs, prepared):
+    node = helper.make_node("Constant", [], ["y"], **attrs)
+    g = helper.make_graph([node], "g", [], [helper.make_value_info("y", onnx.TypeProto())])
+    m = OnnxModule(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]))
+    fn, ctx = m._plan[0]
+    run = compile_node(fn, ctx)
+    assert isinstance(run, functools.partial) != prepared
+    _same(run(), fn(ctx))
+    if prepared:
+        assert run() is fn(ctx) is m()          # the attribute's tensor, as before
+
+
+@pytest.mark.parametrize("opset, attrs", [(13, {}), (19, {}), (19, {"start": 1}),
+                                          (19, {"end": -1})])
+def test_prepared_shape_equals_the_converter(opset, attrs):
+    m = _one_node("Shape", 1, attrs, opset)
+    fn, ctx = m._plan[0]
+    run = compile_node(fn, ctx)
+    assert isinstance(run, functools.partial) == bool(attrs)
+    for x in (rt.ones(2, 3, 4), rt.ones(()), rt.ones(0, 5)):
+        _same(run(x), fn(ctx, x))
+
+
+def test_prepare_leaves_malformed_attributes_to_the_converter():
+    m = _one_node("Gemm", 3, {"alpha": "x", "transB": 1})      # a STRING alpha
+    fn, ctx = m._plan[0]
+    assert isinstance(compile_node(fn, ctx), functools.partial)
+    with pytest.raises(ValueError):
+        m(rt.ones(2, 3), rt.ones(4, 3), rt.ones(4))
+
+
+# ---- the executor ---------------------------------------------------------------------------
+
+def _graph(nodes, inputs, outputs, initializers=(), opset=17):
+    g = helper.make_graph(nodes, "g", [helper.make_value_info(n, onnx.TypeProto())
+                                       for n in inputs],
+                          [helper.make_value_info(n, onnx.TypeProto()) for n in outputs],
+                          list(initializers))
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def test_values_read_by_several_nodes_and_outputs_that_are_inputs_or_initializers():
+    w = numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(2, 3), "w")
+    model = _graph([helper.make_node("Relu", ["x"], ["r"]),
+                    helper.make_node("Mul", ["r", "r"], ["sq"]),
+                    helper.make_node("Split", ["sq"], ["a", "unused", "c"], axis=1),
+                    helper.make_node("Add", ["a", "r"], ["s"]),
+                    helper.make_node("Neg", ["r"], ["n"])],
+                   ["x"], ["s", "n", "r", "x", "w", "c"], [w])
+    m = OnnxModule(model)
+    x = _arr(2, 3)
+    got = m(rt.tensor(x))
+    ref = ReferenceEvaluator(model).run(None, {"x": x})
+    assert len(got) == 6
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(_np(g), r)
+    assert got[4] is m.w                              # an initializer output is the parameter
+
+
+def test_a_name_defined_twice_reads_its_latest_value():
+    # not SSA (the checker refuses it, OnnxModule runs it as written, in order)
+    model = _graph([helper.make_node("Neg", ["x"], ["t"]),
+                    helper.make_node("Relu", ["t"], ["r"]),
+                    helper.make_node("Neg", ["r"], ["t"]),
+                    helper.make_node("Add", ["t", "x"], ["y"])],
+                   ["x"], ["y", "r"])
+    x = _arr(3, 2)
+    y, r = OnnxModule(model)(rt.tensor(x))
+    np.testing.assert_array_equal(_np(r), np.maximum(-x, 0))
+    np.testing.assert_array_equal(_np(y), -np.maximum(-x, 0) + x)
+
+
+def test_a_node_that_returns_too_few_outputs_is_a_format_error(monkeypatch):
+    def two(node, x):
+        return (x,)
+    monkeypatch.setitem(registry._CONVERTERS, ("test.rt", "Two"), [(1, two)])
+    g = helper.make_graph([helper.make_node("Two", ["x"], ["a", "b"], domain="test.rt"),
+                           helper.make_node("Neg", ["b"], ["y"])], "g",
+                          [helper.make_value_info("x", onnx.TypeProto())],
+                          [helper.make_value_info("y", onnx.TypeProto())])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
+                                                helper.make_opsetid("test.rt", 1)])
+    with pytest.raises(FormatError, match="produced no output 1"):
+        OnnxModule(model)(rt.ones(2))
+    # an output nothing reads may be missing
+    g.output[0].name = "a"
+    del g.node[1]
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
+                                                helper.make_opsetid("test.rt", 1)])
+    assert OnnxModule(model)(rt.ones(2)).tolist() == [1.0, 1.0]
+
+
+def _mlp_model():
+    w1 = numpy_helper.from_array(_arr(4, 3), "fc1.weight")
+    b1 = numpy_helper.from_array(_arr(4), "fc1.bias")
+    shape = numpy_helper.from_array(np.array([-1, 2, 2], np.int64), "shape")
+    return _graph([helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["h"], transB=1),
+                   helper.make_node("Relu", ["h"], ["r"]),
+                   helper.make_node("Reshape", ["r", "shape"], ["y"])],
+                  ["x"], ["y"], [w1, b1, shape])
+
+
+def test_replaced_parameters_and_buffers_are_used():
+    m = OnnxModule(_mlp_model())
+    x = rt.tensor(_arr(5, 3))
+    before = _np(m(x))
+    m.fc1.weight = rt_nn.Parameter(m.fc1.weight.detach() * 2)
+    m.fc1.bias = rt_nn.Parameter(m.fc1.bias.detach() * 2)
+    np.testing.assert_allclose(_np(m(x)), 2 * before, rtol=1e-6)
+    m.load_state_dict({"fc1.weight": m.fc1.weight.detach() / 2,
+                       "fc1.bias": m.fc1.bias.detach() / 2, "shape": rt.tensor([-1, 4, 1])})
+    np.testing.assert_allclose(_np(m(x)), before.reshape(5, 4, 1), rtol=1e-6)
+    m.shape = rt.tensor([5, 2, 2])                   # a buffer replaced
+    assert tuple(m(x).shape) == (5, 2, 2)
+    # a parameter turned into a buffer under the same name
+    w = m.fc1.weight.detach()
+    del m.fc1.weight
+    m.fc1.register_buffer("weight", w * 0)
+    np.testing.assert_array_equal(_np(m(x)), np.broadcast_to(
+        np.maximum(_np(m.fc1.bias), 0).reshape(1, 2, 2), (5, 2, 2)))
+
+
+def test_gradients_reach_the_named_parameters():
+    m = OnnxModule(_mlp_model())
+    m(rt.tensor(_arr(5, 3))).sum().backward()
+    assert m.fc1.weight.grad is not None and m.fc1.bias.grad is not None
+    assert sorted(n for n, _ in m.named_parameters()) == ["fc1.bias", "fc1.weight"]
+
+
+def test_a_deep_copy_runs_its_own_parameters():
+    m = OnnxModule(_mlp_model())
+    x = rt.tensor(_arr(2, 3))
+    c = copy.deepcopy(m)
+    with rt.no_grad():
+        c.fc1.bias.add_(100.0)
+    assert np.all(_np(c(x)) > _np(m(x)))
+    np.testing.assert_array_equal(_np(copy.deepcopy(m)(x)), _np(m(x)))
+
+
+def test_wrong_input_count_is_a_type_error():
+    m = OnnxModule(_mlp_model())
+    with pytest.raises(TypeError, match="takes 1 input"):
+        m(rt.ones(2, 3), rt.ones(2, 3))
+    assert m(np.ones((2, 3), np.float32)).shape == (2, 2, 2)     # arrays are converted
+
+
+def test_an_imported_model_exports_after_running_and_runs_after_exporting():
+    # plans cached by a real call must not leak into a trace with symbolic sizes, and a
+    # trace's plans must not be reused afterwards
+    model = rt_nn.Sequential(rt_nn.Conv2d(2, 3, 3, padding=1), rt_nn.ReLU(),
+                             rt_nn.MaxPool2d(2), rt_nn.Flatten(), rt_nn.Linear(3 * 4 * 4, 5))
+    model.eval()
+    x = rt.randn(2, 2, 8, 8)
+    buf = io.BytesIO()
+    export_onnx(model, x, buf, input_names=["x"], dynamic_axes={"x": [0]})
+    imported = load_onnx(buf.getvalue()).eval()
+    with rt.no_grad():
+        first = imported(x)
+    for batch in (3, 1):
+        again = io.BytesIO()
+        export_onnx(imported, rt.randn(batch, 2, 8, 8), again, input_names=["x"],
+                    dynamic_axes={"x": [0]})
+        y = _arr(4, 2, 8, 8)
+        got = ReferenceEvaluator(onnx.load_from_string(again.getvalue())).run(None, {"x": y})
+        with rt.no_grad():
+            np.testing.assert_allclose(got[0], _np(imported(rt.tensor(y))), rtol=1e-5,
+                                       atol=1e-6)
+    with rt.no_grad():
+        _same(imported(x), first)
