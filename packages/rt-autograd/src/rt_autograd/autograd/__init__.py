@@ -69,6 +69,16 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """Accumulate into the leaves' ``.grad`` the gradients of ``tensors`` (weighted by
     ``grad_tensors``), as ``torch.autograd.backward``."""
+    if (grad_tensors is None and grad_variables is None and inputs is None
+            and not create_graph and isinstance(tensors, _rtt.Tensor)
+            and tensors.requires_grad and tensors.numel() == 1
+            and tensors.dtype.is_floating_point):
+        # loss.backward(): the one call of every training step, without the general path's
+        # tuples and checks (they all pass for a scalar float output that requires grad)
+        from rt_autograd._autograd import as_autograd_tensor
+        run_backward((tensors,), (as_autograd_tensor(_rtt.ones_like(tensors)),),
+                     bool(retain_graph), False, None, True, True)
+        return
     if grad_variables is not None:
         if grad_tensors is not None:
             raise RuntimeError("'grad_tensors' and 'grad_variables' (deprecated) arguments "
