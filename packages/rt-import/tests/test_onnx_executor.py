@@ -339,3 +339,28 @@ def test_an_imported_model_exports_after_running_and_runs_after_exporting():
                                        atol=1e-6)
     with rt.no_grad():
         _same(imported(x), first)
+
+
+def test_hostile_value_names_never_reach_the_generated_code(tmp_path):
+    """The graph function is generated source: names from the file must never be spliced
+    into it (initializer and value names below are Python code; nothing may run)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    import rt_import
+
+    marker = tmp_path / "pwned"
+    evil = f"a')+__import__('os').system('touch {marker}')+('"
+    w = numpy_helper.from_array(np.full((2,), 3.0, np.float32), evil)
+    g = helper.make_graph(
+        [helper.make_node("Mul", ["x;import os", evil], ["y\n__import__('os')"]),
+         helper.make_node("Relu", ["y\n__import__('os')"], ["out"])],
+        "g", [helper.make_tensor_value_info("x;import os", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2])], [w])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    m = rt_import.load_onnx(model.SerializeToString())
+    out = m(np.array([1.0, -2.0], np.float32))
+    assert out.tolist() == [3.0, 0.0]
+    assert not marker.exists()
