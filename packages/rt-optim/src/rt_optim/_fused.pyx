@@ -128,7 +128,6 @@ def adam(list params, list grads, list exp_avgs, list exp_avg_sqs, list max_exp_
     cdef list skipped = None
     cdef double step
     cdef bint l2 = weight_decay != 0 and not decoupled
-    cdef bint big
     for i in range(n):
         if not _bind(&job, params[i], grads[i], (exp_avgs[i], exp_avg_sqs[i],
                      max_exp_avg_sqs[i] if amsgrad else None)):
@@ -145,10 +144,8 @@ def adam(list params, list grads, list exp_avgs, list exp_avg_sqs, list max_exp_
         job.h[7] = -(lr / (1.0 - pow(beta1, step)))
         job.h[8] = -1.0 if maximize else 1.0
         # flags of _fused_loops.h: 1 L2 weight decay, 2 amsgrad, 4 lerp weight >= 0.5
-        # PyTorch tests lerp's weight in the tensor's type (0.49999999 rounds to 0.5f)
-        big = (fabs(<float>(1.0 - beta1)) if job.dtype == DT_FLOAT32
-               else fabs(1.0 - beta1)) >= 0.5
-        job.flags = (1 if l2 else 0) | (2 if amsgrad else 0) | (4 if big else 0)
+        job.flags = ((1 if l2 else 0) | (2 if amsgrad else 0)
+                     | (4 if _lerp_big(job.dtype, 1.0 - beta1) else 0))
         with nogil:
             _launch(&job, adam_task)
     return skipped

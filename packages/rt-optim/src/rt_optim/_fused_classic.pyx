@@ -47,14 +47,6 @@ cdef int _write_scalar(object value, double x) except -1:
     return 0
 
 
-cdef inline bint _lerp_big(int dtype, double weight) noexcept:
-    """Whether the element loops' lerp takes its |weight| >= 0.5 form: decided on the weight
-    rounded to the tensor's type, as the loop sees it."""
-    if dtype == DT_FLOAT32:
-        return fabs(<float>weight) >= 0.5
-    return fabs(weight) >= 0.5
-
-
 cdef extern from "_fused_classic_loops.h" nogil:
     void rto_rmsprop_float(float* p, const float* g, float* sq, float* gavg, float* buf,
                            const double* h, int flags, index_t b, index_t e)

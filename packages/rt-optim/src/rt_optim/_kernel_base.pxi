@@ -1,15 +1,11 @@
 # The framework every fused-kernel module includes: the Job a task reads, binding tensors to
 # it (with the checks that send a tensor to the reference formula instead), the step counter,
-# the parallel launch and the float helpers. Included, not cimported, so that each module's
-# element loops inline these helpers.
+# the parallel launch and the choice of lerp's form. Included, not cimported: each module is
+# one extension and these are small. (The element loops themselves are C: *_loops.h.)
 from libc.math cimport sqrt, fabs, pow
 from rt_tensor._types cimport index_t, DT_FLOAT32, DT_FLOAT64
 from rt_tensor._tensor cimport Tensor
 from rt_tensor._parallel cimport parallel_for, task_fn
-
-ctypedef fused real:
-    float
-    double
 
 cdef enum:
     # an update does a few flops and touches 4-7 arrays per element: split into parallel
@@ -102,15 +98,9 @@ cdef inline void _launch(Job* job, task_fn fn) noexcept nogil:
         parallel_for(job.numel, OPTIM_GRAIN, fn, job)
 
 
-cdef inline real _lerp(real start, real end, real weight) noexcept nogil:
-    # PyTorch's lerp (ATen Lerp.h): the form that is exact at the nearer end
-    if fabs(weight) < 0.5:
-        return start + weight * (end - start)
-    return end - (end - start) * (<real>1.0 - weight)
-
-
-cdef inline real _sqrt(real x) noexcept nogil:
-    # sqrt in double rounds to the same float as sqrtf (53 >= 2 * 24 + 2 bits)
-    return <real>sqrt(<double>x)
-
-
+cdef inline bint _lerp_big(int dtype, double weight) noexcept:
+    """Whether the element loops' lerp takes its |weight| >= 0.5 form: decided on the weight
+    rounded to the tensor's type, as the loop (and PyTorch's float lerp) sees it."""
+    if dtype == DT_FLOAT32:
+        return fabs(<float>weight) >= 0.5
+    return fabs(weight) >= 0.5
