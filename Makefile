@@ -3,7 +3,10 @@
 #   make test    set up .venv, build every package into wheelhouse/ (tox env `wheels`), then run
 #                every package's suite in its own isolated tox env, the integration suite and
 #                the PyTorch parity suite
-#   make demo    set up .venv, install the packages into it (editable) and run demo/
+#   make demo    set up .venv, install the packages into it (editable) and train a CNN on the
+#                digits data set (demo/train_digits.py; DEMO_ARGS="--epochs 5" passes options)
+#   make docs    build the documentation site (Sphinx + MyST) into docs/_build/html, warnings
+#                as errors
 #   make dev     install every package into .venv, editable, in layer order (day-to-day work;
 #                after editing a .pyx run `make dev` again or `dev/build [_module,...]`)
 #   make bench   run benchmarks/ in tox env `bench` (torch==2.13.0 + the rt wheels) and write
@@ -49,10 +52,10 @@ REQUIREMENTS := requirements/build.txt requirements/test.txt requirements/tools.
 # Serialise in-place builds with dev/build (several people or agents may build at once).
 FLOCK := $(shell command -v flock >/dev/null 2>&1 && echo flock /tmp/rt-build.lock)
 
-.PHONY: help venv tools wheels dev test demo bench clean distclean print-packages
+.PHONY: help venv tools wheels dev test demo docs bench clean distclean print-packages
 
 help:
-	@sed -n '2,16p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
 
 print-packages:
 	@echo $(PACKAGES)
@@ -113,8 +116,22 @@ dev: $(STAMPS)/dev
 test: $(STAMPS)/wheels
 	$(TOX) run -e $(TEST_ENVS)
 
-demo: $(STAMPS)/dev
-	$(PY) demo/rt_tensor_tour.py
+$(STAMPS)/demo-deps: requirements/demo.txt | $(STAMPS)/tools
+	$(PIP) install -q -r requirements/demo.txt
+	@touch $@
+
+$(STAMPS)/docs-deps: requirements/docs.txt | $(STAMPS)/tools
+	$(PIP) install -q -r requirements/docs.txt
+	@touch $@
+
+DEMO_ARGS ?=
+demo: $(STAMPS)/dev $(STAMPS)/demo-deps
+	$(PY) demo/train_digits.py $(DEMO_ARGS)
+
+docs: $(STAMPS)/dev $(STAMPS)/docs-deps
+	rm -rf docs/_build
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
 
 bench: $(STAMPS)/wheels
 	$(TOX) run -e bench
