@@ -831,3 +831,27 @@ def test_mmap_load_maps_the_storages_copy_on_write(tmp_path):
     mapped["w"].add_(100.0)
     assert path.read_bytes() == before
     assert rt_import.load(path)["w"].tolist() == w.tolist()
+
+
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_a_corrupt_large_storage_is_caught_by_the_crc_checked_on_a_worker(tmp_path, which):
+    # storages of 1 MiB and more have their CRC-32 checked on worker threads while the next
+    # one is read; a flipped byte in any of them must still fail the whole load
+    import threading
+    path = tmp_path / "big.pt"
+    tensors = {f"t{i}": rt.arange(300_000 * (i + 1), dtype=rt.float32) for i in range(3)}
+    rt_import.save(tensors, path)
+    assert rt_import.load(path)["t2"].numpy()[-1] == 899_999          # intact: loads
+    blob = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(f"archive/data/{which}")
+    name_len, extra_len = struct.unpack("<HH", blob[info.header_offset + 26:
+                                                   info.header_offset + 30])
+    data_at = info.header_offset + 30 + name_len + extra_len
+    blob[data_at + info.file_size // 2] ^= 0x10
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(bytes(blob))
+    threads_before = threading.active_count()
+    with pytest.raises(FormatError, match=f"archive/data/{which}: CRC-32 mismatch"):
+        rt_import.load(bad)
+    assert threading.active_count() == threads_before        # the workers are shut down

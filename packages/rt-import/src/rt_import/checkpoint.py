@@ -22,6 +22,7 @@ pickles those) and pickle's own containers, numbers and strings. Any other globa
 record as ``torch.save`` lays it out (64-byte aligned storages, the same pickle opcodes and
 globals), through a temporary file renamed into place.
 """
+import concurrent.futures
 import io
 import mmap as _mmap
 import os
@@ -52,6 +53,10 @@ _STORAGE_ALIGNMENT = 64                # torch.utils.serialization.config.save.s
 _MAX_DIMS = 32                         # rt_tensor's limit
 _INT64_MAX = (1 << 63) - 1
 _CHUNK = 1 << 24                       # bytes copied per step when reading/writing storages
+# Members at least this large have their CRC-32 checked on a worker thread (zlib.crc32 drops
+# the GIL), overlapping the read of the next storage: the check costs about as much as the
+# read itself (4 GB/s against 10 GB/s from the page cache) and PyTorch's reader skips it.
+_CRC_ON_WORKER_MIN = 1 << 20
 # deflate cannot expand data more than ~1032:1 (RFC 1951 block limits); a member declaring
 # more is a lie, refused before anything is allocated
 _MAX_DEFLATE_RATIO = 1032
@@ -648,6 +653,8 @@ class _Zip:
             raise FormatError(f"not a readable zip archive: {exc}") from None
         except OSError as exc:
             raise FormatError(f"not a readable zip archive: {exc}") from None
+        self.pending_crcs = []        # (member, future) checked in finish()
+        self._executor = None
         self.members = {}
         for info in infos:
             if info.filename in self.members:
@@ -699,8 +706,11 @@ class _Zip:
         except OSError as exc:
             raise FormatError(f"{info.filename}: {exc}") from None
 
-    def read_into(self, info, out):
-        """Fill ``out`` (a writable uint8 numpy array of exactly the member's size)."""
+    def read_into(self, info, out, defer_crc=False):
+        """Fill ``out`` (a writable uint8 numpy array of exactly the member's size).
+
+        ``defer_crc``: a large stored member's CRC-32 may be checked on a worker thread;
+        then ``out`` must not change until ``finish()`` returned."""
         data = self.check(info)
         n = info.file_size
         if out.nbytes != n:
@@ -712,6 +722,7 @@ class _Zip:
         if info.compress_type == zipfile.ZIP_STORED:
             pos = 0
             readinto = getattr(f, "readinto", None)
+            later = defer_crc and info.CRC and n >= _CRC_ON_WORKER_MIN
             while pos < n:
                 step = min(_CHUNK, n - pos)
                 if readinto is not None:
@@ -722,8 +733,16 @@ class _Zip:
                     mv[pos:pos + got] = chunk
                 if not got:
                     raise FormatError(f"{info.filename}: the archive ends inside the member")
-                crc = zlib.crc32(mv[pos:pos + got], crc)
+                if not later:
+                    crc = zlib.crc32(mv[pos:pos + got], crc)
                 pos += got
+            if later:
+                if self._executor is None:
+                    self._executor = concurrent.futures.ThreadPoolExecutor(
+                        max_workers=min(4, os.cpu_count() or 1),
+                        thread_name_prefix="rt_import-crc")
+                self.pending_crcs.append((info, self._executor.submit(zlib.crc32, mv)))
+                return
         else:
             dec = zlib.decompressobj(-15)
             left = info.compress_size
@@ -753,6 +772,22 @@ class _Zip:
         # PyTorch may be configured not to compute CRC-32s (then the field is 0)
         if info.CRC and crc != info.CRC:
             raise FormatError(f"{info.filename}: CRC-32 mismatch (the data is corrupt)")
+
+    def finish(self):
+        """Wait for the CRC-32 checks left to worker threads; raise FormatError on the first
+        mismatch (so a corrupt member never reaches the caller)."""
+        try:
+            for info, future in self.pending_crcs:
+                if future.result() != info.CRC:
+                    raise FormatError(f"{info.filename}: CRC-32 mismatch (the data is corrupt)")
+        finally:
+            self.close()
+
+    def close(self):
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        self.pending_crcs = []
 
     def read(self, info, limit=None):
         if limit is not None and info.file_size > limit:
@@ -827,7 +862,8 @@ def _load_zip(f, start, end, loader):
         base = None if swap else _mapped_storage(loader.mapping, member, data_at, numel, dtype)
         if base is None:
             base = rt.empty(numel, dtype=dtype)
-            z.read_into(member, _byte_view(base))
+            # big-endian data is swapped in place at once: its CRC cannot wait
+            z.read_into(member, _byte_view(base), defer_crc=not swap)
             if swap:
                 _swap_bytes(base)
         base = loader.place(base, location)
@@ -835,9 +871,13 @@ def _load_zip(f, start, end, loader):
         return base
 
     pkl = names[f"{prefix}/data.pkl"]
-    data = z.read(pkl)
-    src = Source(io.BytesIO(data), 0, len(data))
-    result = Unpickler(src, loader.find_global, persistent_load, loader.build).load()
+    try:
+        data = z.read(pkl)
+        src = Source(io.BytesIO(data), 0, len(data))
+        result = Unpickler(src, loader.find_global, persistent_load, loader.build).load()
+        z.finish()
+    finally:
+        z.close()
     loader.run_fixups()
     return result
 
