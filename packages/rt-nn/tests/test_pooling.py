@@ -392,3 +392,23 @@ def test_kernel_validation():
     # a huge padding is stepped over arithmetically (no loop of 10**12 steps)
     v, i = k.max_pool2d(x, 2, 2, 1, 1, 10**12, 10**12, 1, 1, 2, 2)
     assert np.isneginf(v.numpy()).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("args", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                  dict(kernel_size=2, stride=1, dilation=2),
+                                  dict(kernel_size=3, stride=2, ceil_mode=True)])
+def test_max_pool2d_without_indices_matches_the_argmax_path(dtype, args):
+    # F.max_pool2d of a tensor that needs no gradient runs a values-only kernel; its values
+    # (NaN propagation included) must be the ones the argmax kernel gathers
+    r = np.random.default_rng(0)
+    a = r.standard_normal((2, 3, 9, 10)).astype(dtype)
+    a[0, 1, 4, 5] = np.nan
+    a[1, 2, 0, 0] = np.nan
+    values = F.max_pool2d(rt.from_numpy(a), **args).numpy()
+    expected, idx = F.max_pool2d(rt.from_numpy(a), return_indices=True, **args)
+    np.testing.assert_array_equal(values, expected.numpy())
+    planes = a.reshape(6, -1)
+    gathered = np.take_along_axis(planes, idx.numpy().reshape(6, -1), axis=1)
+    np.testing.assert_array_equal(values.reshape(6, -1), gathered)
+    assert np.isnan(values).any()

@@ -4,8 +4,9 @@ thread pool. Formulas are PyTorch's CPU ones (indices: flat offsets within each 
 from rt_tensor import Tensor
 
 def max_pool2d(input: Tensor, kH: int, kW: int, sH: int, sW: int, pH: int, pW: int, dH: int,
-               dW: int, oH: int, oW: int) -> tuple[Tensor, Tensor]:
-    """(values, int64 indices), each shaped input.shape[:-2] + (oH, oW); padding is -inf."""
+               dW: int, oH: int, oW: int, indices: bool = True) -> tuple[Tensor, Tensor | None]:
+    """(values, int64 indices), each shaped input.shape[:-2] + (oH, oW); padding is -inf.
+    indices=False: (values, None), without the argmax bookkeeping (inference)."""
 
 def max_pool_backward(grad_output: Tensor, indices: Tensor, H: int, W: int) -> Tensor:
     """zeros(grad_output.shape[:-2] + (H, W)) with grad_output added at the plane indices."""

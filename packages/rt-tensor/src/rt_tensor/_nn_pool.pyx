@@ -144,7 +144,10 @@ cdef extern from *:
         *lo = l;
         *hi = h > oW ? oW : h;
     }
-    #define RT_DEFINE_MAX_POOL(T, NAME) \
+    /* WITH_IDX is a literal 0 or 1: the values-only instances (no gradient, no
+     * return_indices) drop every index computation and store at compile time, which lets
+     * the compiler vectorize the 2x2 case. */
+    #define RT_DEFINE_MAX_POOL(T, NAME, WITH_IDX) \
     static void NAME(const T* x, T* y, int64_t* idx, int64_t b, int64_t e, int64_t H, \
                      int64_t W, int64_t oH, int64_t oW, int64_t kH, int64_t kW, int64_t sH, \
                      int64_t sW, int64_t pH, int64_t pW, int64_t dH, int64_t dW) { \
@@ -154,7 +157,7 @@ cdef extern from *:
         for (int64_t p = b; p < e; p++) { \
             const T* xp = x + p * H * W; \
             T* yp = y + p * oH * oW; \
-            int64_t* ip = idx + p * oH * oW; \
+            int64_t* ip = WITH_IDX ? idx + p * oH * oW : 0; \
             if (fast2) { \
                 for (int64_t oh = 0; oh < oH; oh++) { \
                     const T* r0 = xp + 2 * oh * W; \
@@ -169,7 +172,7 @@ cdef extern from *:
                         RT_MAX_UPDATE(r1[2 * ow], k + W); \
                         RT_MAX_UPDATE(r1[2 * ow + 1], k + W + 1); \
                         yp[oh * oW + ow] = m; \
-                        ip[oh * oW + ow] = maxk; \
+                        if (WITH_IDX) ip[oh * oW + ow] = maxk; \
                     } \
                 } \
                 continue; \
@@ -186,12 +189,12 @@ cdef extern from *:
                 int64_t ih0 = hb; \
                 if (ih0 < 0) ih0 += (-ih0 + dH - 1) / dH * dH; \
                 T* ym = yp + oh * oW; \
-                int64_t* yk = ip + oh * oW; \
+                int64_t* yk = WITH_IDX ? ip + oh * oW : 0; \
                 for (int64_t ow = 0; ow < oW; ow++) { \
                     int64_t iw0 = ow * sW - pW; \
                     if (iw0 < 0) iw0 += (-iw0 + dW - 1) / dW * dW; \
                     ym[ow] = -INFINITY; \
-                    yk[ow] = ih0 * W + iw0; \
+                    if (WITH_IDX) yk[ow] = ih0 * W + iw0; \
                 } \
                 for (int64_t a = 0; a < kH; a++) { \
                     int64_t ih = hb + a * dH; \
@@ -208,15 +211,17 @@ cdef extern from *:
                             T m = ym[ow]; \
                             int take = (v > m) | (v != v); \
                             ym[ow] = take ? v : m; \
-                            yk[ow] = take ? ih * W + iw : yk[ow]; \
+                            if (WITH_IDX) yk[ow] = take ? ih * W + iw : yk[ow]; \
                         } \
                     } \
                 } \
             } \
         } \
     }
-    RT_DEFINE_MAX_POOL(float, rt_max_pool_f)
-    RT_DEFINE_MAX_POOL(double, rt_max_pool_d)
+    RT_DEFINE_MAX_POOL(float, rt_max_pool_f, 1)
+    RT_DEFINE_MAX_POOL(double, rt_max_pool_d, 1)
+    RT_DEFINE_MAX_POOL(float, rt_max_pool_values_f, 0)
+    RT_DEFINE_MAX_POOL(double, rt_max_pool_values_d, 0)
     """
     void rt_max_pool_f(const float* x, float* y, int64_t* idx, index_t b, index_t e, index_t H,
                        index_t W, index_t oH, index_t oW, index_t kH, index_t kW, index_t sH,
@@ -224,6 +229,14 @@ cdef extern from *:
     void rt_max_pool_d(const double* x, double* y, int64_t* idx, index_t b, index_t e, index_t H,
                        index_t W, index_t oH, index_t oW, index_t kH, index_t kW, index_t sH,
                        index_t sW, index_t pH, index_t pW, index_t dH, index_t dW) noexcept nogil
+    void rt_max_pool_values_f(const float* x, float* y, int64_t* idx, index_t b, index_t e,
+                              index_t H, index_t W, index_t oH, index_t oW, index_t kH,
+                              index_t kW, index_t sH, index_t sW, index_t pH, index_t pW,
+                              index_t dH, index_t dW) noexcept nogil
+    void rt_max_pool_values_d(const double* x, double* y, int64_t* idx, index_t b, index_t e,
+                              index_t H, index_t W, index_t oH, index_t oW, index_t kH,
+                              index_t kW, index_t sH, index_t sW, index_t pH, index_t pW,
+                              index_t dH, index_t dW) noexcept nogil
 
 
 cdef void _max_pool_task_f(void* ctx, index_t b, index_t e) noexcept nogil:
@@ -238,10 +251,24 @@ cdef void _max_pool_task_d(void* ctx, index_t b, index_t e) noexcept nogil:
                   c.sH, c.sW, c.pH, c.pW, c.dH, c.dW)
 
 
+cdef void _max_pool_values_task_f(void* ctx, index_t b, index_t e) noexcept nogil:
+    cdef MaxPoolCtx* c = <MaxPoolCtx*>ctx
+    rt_max_pool_values_f(<float*>c.x, <float*>c.y, NULL, b, e, c.H, c.W, c.oH, c.oW, c.kH,
+                         c.kW, c.sH, c.sW, c.pH, c.pW, c.dH, c.dW)
+
+
+cdef void _max_pool_values_task_d(void* ctx, index_t b, index_t e) noexcept nogil:
+    cdef MaxPoolCtx* c = <MaxPoolCtx*>ctx
+    rt_max_pool_values_d(<double*>c.x, <double*>c.y, NULL, b, e, c.H, c.W, c.oH, c.oW, c.kH,
+                         c.kW, c.sH, c.sW, c.pH, c.pW, c.dH, c.dW)
+
+
 def max_pool2d(input, long kH, long kW, long sH, long sW, long pH, long pW, long dH, long dW,
-               index_t oH, index_t oW):
+               index_t oH, index_t oW, bint indices=True):
     """Max pooling over the last two dims of a contiguous float tensor: (values, int64
-    indices), each shaped input.shape[:-2] + (oH, oW). Padding is implicit -inf."""
+    indices), each shaped input.shape[:-2] + (oH, oW). Padding is implicit -inf.
+    ``indices=False`` (inference: no gradient, no return_indices) returns (values, None)
+    without the argmax bookkeeping."""
     cdef Tensor x = _float_input(input, "max_pool2d", 2)
     _positive("kernel_size", kH); _positive("kernel_size", kW)
     _positive("stride", sH); _positive("stride", sW)
@@ -249,17 +276,21 @@ def max_pool2d(input, long kH, long kW, long sH, long sW, long pH, long pW, long
     if pH < 0 or pW < 0:
         raise ValueError("padding must be non-negative")
     cdef Tensor y = _result(x, oH, oW, x._dtype, False)
-    cdef Tensor idx = _result(x, oH, oW, DT_INT64, False)
+    cdef Tensor idx = _result(x, oH, oW, DT_INT64, False) if indices else None
     cdef MaxPoolCtx c
     cdef index_t n = _planes(x)
-    c.x = x.ptr(); c.y = y.ptr(); c.idx = <int64_t*>idx.ptr()
+    c.x = x.ptr(); c.y = y.ptr(); c.idx = <int64_t*>idx.ptr() if indices else NULL
     c.H = x._shape[x._ndim - 2]; c.W = x._shape[x._ndim - 1]; c.oH = oH; c.oW = oW
     c.kH = kH; c.kW = kW; c.sH = sH; c.sW = sW; c.pH = pH; c.pW = pW; c.dH = dH; c.dW = dW
     if y._numel == 0:
         return y, idx
+    cdef task_fn task
+    if indices:
+        task = _max_pool_task_f if x._dtype == DT_FLOAT32 else _max_pool_task_d
+    else:
+        task = _max_pool_values_task_f if x._dtype == DT_FLOAT32 else _max_pool_values_task_d
     with nogil:
-        parallel_for(n, _grain(oH * oW * kH * kW), _max_pool_task_f if x._dtype == DT_FLOAT32
-                     else _max_pool_task_d, &c)
+        parallel_for(n, _grain(oH * oW * kH * kW), task, &c)
     return y, idx
 
 

@@ -389,9 +389,20 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """``torch.nn.functional.max_pool2d``: max over (kH, kW) windows of a (C, H, W) or
     (N, C, H, W) input; padding is implicit -inf; ``return_indices`` also returns the argmax
     as a flat index into each (H, W) plane."""
-    values, indices = max_pool2d_with_indices(input, kernel_size, stride, padding, dilation,
-                                              ceil_mode)
-    return (values, indices) if return_indices else values
+    if return_indices:
+        return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    x, back = _float_kernel_input(input)
+    if x is None or needs_grad(x):
+        return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation,
+                                       ceil_mode)[0]
+    # inference: no argmax is needed, the kernel skips computing it
+    shape = tuple(input.shape)
+    fast = _square_params(shape, kernel_size, stride, padding, dilation, ceil_mode)
+    if fast is None:
+        k, s, p, d = _pair_args("max_pool2d", kernel_size, stride, padding, dilation)
+        fast = _max_pool2d_params("max_pool2d", shape, k, s, p, d, ceil_mode)
+    values = _from_planes(_k.max_pool2d(_as_planes(x, False), *fast[0], False)[0], False)
+    return values if back is None else values.to(back)
 
 
 def _max_pool1d_impl_checks(input, k, s, p, d, ceil_mode):
