@@ -30,7 +30,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 
 # Layer order (DESIGN.md). Only the packages whose directory exists take part, so a later
 # issue adds a package by adding its directory (and its env in tox.ini).
-LAYERS := rt-tensor rt-autograd rt-nn rt-optim rt-import
+LAYERS := rt-tensor rt-autograd rt-nn rt-optim rt-import rt-distributed
 PACKAGES := $(strip $(foreach p,$(LAYERS),$(if $(wildcard packages/$(p)/pyproject.toml),$(p))))
 
 empty :=

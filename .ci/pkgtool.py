@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SIBLING = re.compile(r"^rt[-_]", re.I)
 # Layer order (DESIGN.md); only packages whose directory exists take part.
-LAYERS = ["rt-tensor", "rt-autograd", "rt-nn", "rt-optim", "rt-import"]
+LAYERS = ["rt-tensor", "rt-autograd", "rt-nn", "rt-optim", "rt-import", "rt-distributed"]
 NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
