@@ -514,23 +514,11 @@ def patched_functions(classes=()):
             modname = d.get("__name__")
             if not isinstance(modname, str) or modname.startswith(_INTERNAL):
                 continue
-            for key, value in list(d.items()):
-                entry = recorders.get(id(value))
-                if entry is not None and entry[0] is value:
-                    d[key] = entry[1]
-                    patched.append((d, key, value, entry[1]))
-                elif type(value) is dict:
-                    # a table of ops ({2: F.conv2d}, {"relu": F.relu}) one level down
-                    for k2, v2 in list(value.items()):
-                        entry = recorders.get(id(v2))
-                        if entry is not None and entry[0] is v2:
-                            value[k2] = entry[1]
-                            patched.append((value, k2, v2, entry[1]))
+            # ... and a table of ops ({2: F.conv2d}, {"relu": F.relu}) one level down
+            _swap_in_recorders(d, recorders, patched, tables=True)
         yield
     finally:
-        for d, key, original, recorder in reversed(patched):
-            if d.get(key) is recorder:
-                d[key] = original
+        _swap_back(patched)
         for cls, key, original, replacement in reversed(patched_attrs):
             if cls.__dict__.get(key) is replacement:
                 type.__setattr__(cls, key, original)
@@ -544,18 +532,30 @@ def patched_instances(objects):
     try:
         for obj in objects:
             d = getattr(obj, "__dict__", None)
-            if not isinstance(d, dict):
-                continue
-            for key, value in list(d.items()):
-                entry = recorders.get(id(value))
-                if entry is not None and entry[0] is value:
-                    d[key] = entry[1]
-                    patched.append((d, key, value, entry[1]))
+            if isinstance(d, dict):
+                _swap_in_recorders(d, recorders, patched)
         yield
     finally:
-        for d, key, original, recorder in reversed(patched):
-            if d.get(key) is recorder:
-                d[key] = original
+        _swap_back(patched)
+
+
+def _swap_in_recorders(d, recorders, patched, tables=False):
+    """Replace each op held in dict ``d`` by its recorder (``tables``: also inside plain dict
+    values), noting (dict, key, original, recorder) in ``patched``."""
+    for key, value in list(d.items()):
+        entry = recorders.get(id(value))
+        if entry is not None and entry[0] is value:
+            d[key] = entry[1]
+            patched.append((d, key, value, entry[1]))
+        elif tables and type(value) is dict:
+            _swap_in_recorders(value, recorders, patched)
+
+
+def _swap_back(patched):
+    """Undo ``_swap_in_recorders`` where the recorder is still in place."""
+    for d, key, original, recorder in reversed(patched):
+        if d.get(key) is recorder:
+            d[key] = original
 
 
 def _patch_class(cls, recorders, patched_attrs):
