@@ -52,14 +52,14 @@ def test_composite_function_gradients_match_central_differences():
     loss = _composite(rt, x, w, b)
     assert loss.item() == pytest.approx(_composite(np, xn, wn, bn), rel=1e-13)
     loss.backward()
-    np.testing.assert_allclose(x.grad.numpy(), _numeric_grad(lambda a: _composite(np, a, wn, bn), xn),
-                               rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(w.grad.numpy(), _numeric_grad(lambda a: _composite(np, xn, a, bn), wn),
-                               rtol=1e-6, atol=1e-9)
+    num_x = _numeric_grad(lambda a: _composite(np, a, wn, bn), xn)
+    num_w = _numeric_grad(lambda a: _composite(np, xn, a, bn), wn)
+    num_b = _numeric_grad(lambda a: _composite(np, xn, wn, a), bn)
+    np.testing.assert_allclose(x.grad.numpy(), num_x, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(w.grad.numpy(), num_w, rtol=1e-6, atol=1e-9)
     # b was broadcast over 4 rows: its gradient is summed back to shape (5,)
     assert tuple(b.grad.shape) == (5,)
-    np.testing.assert_allclose(b.grad.numpy(), _numeric_grad(lambda a: _composite(np, xn, wn, a), bn),
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(b.grad.numpy(), num_b, rtol=1e-6, atol=1e-9)
 
 
 def test_gradcheck_and_gradgradcheck_on_nn_functionals():

@@ -62,7 +62,8 @@ def test_reductions_match_numpy(op, dim, keepdim):
             x.prod(**kwargs)
         return
     got = getattr(x, op)(**kwargs)
-    np_op = {"amax": np.max, "amin": np.min, "var": np.var, "std": np.std}.get(op, getattr(np, op, None))
+    np_op = {"amax": np.max, "amin": np.min, "var": np.var, "std": np.std}.get(op) \
+        or getattr(np, op)
     np_kwargs = {} if dim is None else {"axis": dim, "keepdims": keepdim}
     if op in ("var", "std"):
         np_kwargs["ddof"] = 1              # PyTorch's default: Bessel's correction
@@ -174,11 +175,12 @@ def test_shape_ops_match_numpy():
     parts = rt.split(rt.from_numpy(np.arange(10.0)), [3, 7])
     assert [p.tolist() for p in parts] == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]]
     assert [tuple(c.shape) for c in rt.arange(10).chunk(3)] == [(4,), (4,), (2,)]
-    c = rt.from_numpy(np.arange(24.0).reshape(2, 3, 4))
+    cn = np.arange(24.0).reshape(2, 3, 4)
+    c = rt.from_numpy(cn)
     np.testing.assert_array_equal(c.permute(2, 0, 1).reshape(4, -1).numpy(),
-                                  np.arange(24.0).reshape(2, 3, 4).transpose(2, 0, 1).reshape(4, -1))
-    np.testing.assert_array_equal(rt.flip(c, [0, 2]).numpy(), np.arange(24.0).reshape(2, 3, 4)[::-1, :, ::-1])
-    np.testing.assert_array_equal(rt.roll(c, 1, 2).numpy(), np.roll(np.arange(24.0).reshape(2, 3, 4), 1, 2))
+                                  cn.transpose(2, 0, 1).reshape(4, -1))
+    np.testing.assert_array_equal(rt.flip(c, [0, 2]).numpy(), cn[::-1, :, ::-1])
+    np.testing.assert_array_equal(rt.roll(c, 1, 2).numpy(), np.roll(cn, 1, 2))
     assert tuple(c.unsqueeze(1).squeeze().shape) == (2, 3, 4)
     np.testing.assert_array_equal(rt.tril(rt.ones(3, 3)).numpy(), np.tril(np.ones((3, 3))))
 
@@ -202,7 +204,8 @@ def test_sort_topk_unique_cumsum_match_numpy():
 
 
 def test_factories_and_linspace():
-    np.testing.assert_allclose(rt.linspace(-1, 1, 5).numpy(), np.linspace(-1, 1, 5, dtype=np.float32))
+    np.testing.assert_allclose(rt.linspace(-1, 1, 5).numpy(),
+                               np.linspace(-1, 1, 5, dtype=np.float32))
     assert rt.arange(0, 1, 0.25).tolist() == [0.0, 0.25, 0.5, 0.75]
     assert rt.arange(5).dtype == rt.int64 and rt.arange(5.0).dtype == rt.float32
     np.testing.assert_array_equal(rt.eye(3, 4).numpy(), np.eye(3, 4, dtype=np.float32))
