@@ -3,7 +3,11 @@
 (b) backward through a chain of 100 tiny ops (backward alone, with retain_graph; and
 forward+backward; target torch/rt >= 2); (c) an MLP-ish step on 64x64 float32
 (matmul + relu + sum, forward+backward); (d) memory: rt's pool peak and in-use bytes over
-1,000 iterations of (b) and (c) (flat in-use bytes means the graph is freed)."""
+1,000 iterations of (b) and (c) (flat in-use bytes means the graph is freed; 50 under
+--quick).
+
+    python benchmarks/bench_autograd.py [--quick] [--json PATH]
+"""
 import numpy as np
 
 import _harness as H
@@ -120,7 +124,7 @@ def main():
 
 def memory_table(a, w2, b2, x64, w64):
     rows = []
-    iters = 1000
+    iters = 50 if H.QUICK else 1000
     if rt is None:
         rows.append(["-", f"error: {RT_AG_ERROR!r}", "", "", ""])
     else:

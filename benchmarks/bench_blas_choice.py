@@ -14,10 +14,13 @@ set_num_threads), and every configuration keeps its best round, so load bursts o
 machine hit all configurations alike.
 
     python benchmarks/bench_blas_choice.py            # full table (a few minutes)
-    python benchmarks/bench_blas_choice.py --quick    # 64 and 256 only
+    python benchmarks/bench_blas_choice.py --quick    # 64 and 256 only, 2 rounds
+    python benchmarks/bench_blas_choice.py --json PATH   # also the times as JSON records
 """
+import argparse
 import ctypes
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -25,8 +28,7 @@ import time
 
 import numpy as np
 
-import rt_tensor as rtt
-import scipy_openblas32 as so
+import _common
 
 SIZES = (64, 256, 1024, 2048)
 ROUNDS = 7
@@ -44,9 +46,10 @@ def _numpy_blas():
     return None
 
 
-def worker(kind, sizes):
+def worker(kind, sizes, rounds):
     """One library in its own process: 1 and 2 threads interleaved round by round."""
-    import json
+    import rt_tensor as rtt
+    import scipy_openblas32 as so
     rng = np.random.default_rng(0)
     a32 = {n: rng.random((n, n), dtype=np.float32) for n in sizes}
     b32 = {n: rng.random((n, n), dtype=np.float32) for n in sizes}
@@ -72,7 +75,7 @@ def worker(kind, sizes):
     best = {}
     for n in sizes:
         reps = min(5000, max(1, int(0.05 / (2.0 * n ** 3 / 80e9))))
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             for nt in (1, 2):
                 set_threads(nt)
                 fn = call(n)
@@ -86,12 +89,28 @@ def worker(kind, sizes):
     print(json.dumps(best))
 
 
+def parse_args(argv=None):
+    parser = _common.OneLineErrorParser(prog="bench_blas_choice.py", description=__doc__,
+                                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="64 and 256 only, 2 rounds")
+    parser.add_argument("--json", metavar="PATH",
+                        help="also write the best times as a JSON list of records (family, "
+                             "case, size, threads, rt_s, numpy_s, openblas_s)")
+    # internal: one library measured in a child process
+    parser.add_argument("--worker", nargs=2, metavar=("KIND", "SIZES"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker and args.worker[0] not in ("rt", "openblas", "numpy"):
+        parser.error(f"--worker: unknown library {args.worker[0]!r}")
+    return args
+
+
 def main():
-    import json
-    if len(sys.argv) > 2 and sys.argv[1] == "--worker":
-        worker(sys.argv[2], [int(x) for x in sys.argv[3].split(",")])
+    args = parse_args()
+    rounds = 2 if args.quick else ROUNDS
+    if args.worker:
+        worker(args.worker[0], [int(x) for x in args.worker[1].split(",")], rounds)
         return
-    sizes = (64, 256) if "--quick" in sys.argv else SIZES
+    sizes = (64, 256) if args.quick else SIZES
     kinds = ("rt", "openblas", "numpy")
     table = {}
     for busy in (False, True):
@@ -100,8 +119,9 @@ def main():
             for _ in range(2):          # two passes over the libraries; best of both
                 for kind in kinds:
                     out = subprocess.run([sys.executable, __file__, "--worker", kind,
-                                          ",".join(map(str, sizes))], capture_output=True,
-                                         text=True, check=True).stdout
+                                          ",".join(map(str, sizes))]
+                                         + (["--quick"] if args.quick else []),
+                                         capture_output=True, text=True, check=True).stdout
                     for key, v in json.loads(out.strip().splitlines()[-1]).items():
                         nt, n = map(int, key.split(","))
                         k = (busy, nt, kind, n)
@@ -110,7 +130,8 @@ def main():
             if spinner is not None:
                 spinner.kill()
                 spinner.wait()
-    print(f"float32 n x n @ n x n, best of {ROUNDS} rounds x 2 passes "
+    print("```text")                 # run_all.py puts stdout into markdown: keep the columns
+    print(f"float32 n x n @ n x n, best of {rounds} rounds x 2 passes "
           f"({os.cpu_count()} cpus); us per call and GFLOP/s")
     print(f"{'load':<6}{'thr':>4} {'impl':<9}" + "".join(f"{n:>22}" for n in sizes))
     for busy in (False, True):
@@ -121,6 +142,16 @@ def main():
                     t = table[(busy, nt, kind, n)]
                     cells.append(f"{t * 1e6:>10.1f}us {2 * n ** 3 / t / 1e9:>6.1f}GF")
                 print(f"{'busy' if busy else 'idle':<6}{nt:>4} {kind:<9}" + "".join(f"{c:>22}" for c in cells))
+    print("```")
+    if args.json:
+        records = [{"family": "blas_choice", "case": f"matmul f32, {'busy' if busy else 'idle'}",
+                    "size": n, "size_name": "n (n x n @ n x n, float32)", "threads": nt,
+                    "rt_s": table[(busy, nt, "rt", n)], "torch_s": None,
+                    "numpy_s": table[(busy, nt, "numpy", n)], "ort_s": None,
+                    "openblas_s": table[(busy, nt, "openblas", n)]}
+                   for busy in (False, True) for nt in (1, 2) for n in sizes]
+        with open(args.json, "w") as f:
+            json.dump(records, f, indent=1)
 
 
 if __name__ == "__main__":

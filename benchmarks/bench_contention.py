@@ -1,6 +1,9 @@
 """2 threads vs 1 thread while a second process spins on one core (target: rt with 2 threads
 never slower than with 1, i.e. 1T/2T >= 1, including an elementwise op right after a matmul,
-where PyTorch stalls about 8 ms per parallel region)."""
+where PyTorch stalls about 8 ms per parallel region).
+
+    python benchmarks/bench_contention.py [--quick] [--json PATH]
+"""
 import os
 import subprocess
 import sys
@@ -59,15 +62,17 @@ def cases():
 def run(label_suffix):
     labels, rt_make, torch_make = cases()
     rows = []
+    heading = (f"Threads under contention: {label_suffix} (µs per call; 1T/2T >= 1: 2 threads "
+               f"not slower)")
     for label, kind in labels:
         res = H.bench({"rt": rt_make(kind), "torch": torch_make(kind)},
                       measure_kw={"batch_s": 0.05, "repeat": 7})
+        H.record(f"{label}, {label_suffix}", res, table=heading, target="rt 1T/2T >= 1")
         r1, r2 = res[("rt", 1)], res[("rt", 2)]
         t1, t2 = res[("torch", 1)], res[("torch", 2)]
         rows.append([label, H.fmt_time(r1), H.fmt_time(r2), H.ratio(r1, r2),
                      H.fmt_time(t1), H.fmt_time(t2), H.ratio(t1, t2), "rt 1T/2T >= 1"])
-    H.table(f"Threads under contention: {label_suffix} (µs per call; 1T/2T >= 1: 2 threads "
-            f"not slower)",
+    H.table(heading,
             ["case", "rt 1T", "rt 2T", "rt 1T/2T", "torch 1T", "torch 2T", "torch 1T/2T",
              "target"], rows)
 

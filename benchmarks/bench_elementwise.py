@@ -1,5 +1,9 @@
-"""Elementwise throughput: add, mul, exp at 1e6 and 1e7 float32 (target: at least PyTorch's
-throughput, torch/rt >= 1)."""
+"""Elementwise throughput: add, mul, exp on float32 vectors of 1e3 to 1e7 values (target at
+1e6 and 1e7: at least PyTorch's throughput, torch/rt >= 1; the smaller sizes show where the
+per-call overhead ends and for the figure).
+
+    python benchmarks/bench_elementwise.py [--quick] [--json PATH] [--plot PATH]
+"""
 import numpy as np
 
 import _harness as H
@@ -8,7 +12,7 @@ import _harness as H
 def main():
     print(f"_{H.header()}_\n")
     rows = []
-    for n in (10**6, 10**7):
+    for n in H.sizes((10**3, 10**4, 10**5, 10**6, 10**7), quick=(10**3, 10**4, 10**5)):
         rng = np.random.default_rng(0)
         a = rng.standard_normal(n).astype(np.float32)
         b = rng.standard_normal(n).astype(np.float32)
@@ -29,10 +33,11 @@ def main():
 
             res = H.bench({"rt": make_rt, "torch": make_torch, "numpy": make_np},
                           measure_kw={"batch_s": 0.05, "repeat": 5})
-            rows.append((f"{name} {n:.0e} f32", res, "torch/rt >= 1"))
+            rows.append((f"{name} {n:.0e} f32", res, "torch/rt >= 1" if n >= 10**6 else "",
+                         H.point(f"{name} f32", n)))
     H.timing_table("Elementwise, float32, result allocated per call", rows, unit="us",
                    notes=["Each call allocates its result (from rt's pool; torch's allocator; "
-                          "numpy's malloc)."])
+                          "numpy's malloc)."], size_name="values (float32)")
 
 
 if __name__ == "__main__":

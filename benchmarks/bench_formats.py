@@ -90,11 +90,12 @@ def onnx_inference():
                 return run
 
             res = H.bench({"rt": make_rt, "torch": make_ort})
-            rows.append((f"{name}, batch {batch}", res, "ort/rt >= 0.7"))
+            rows.append((f"{name}, batch {batch}", res, "ort/rt >= 0.7", H.point(name, batch)))
     H.timing_table("ONNX inference: rt_import.load_onnx vs onnxruntime (the 'torch' columns "
                    "are onnxruntime)", rows, unit="us",
                    notes=["onnxruntime's session is created per thread count "
-                          "(intra_op_num_threads) outside the timed calls."])
+                          "(intra_op_num_threads) outside the timed calls."],
+                   size_name="batch size", record_as={"torch": "ort"})
 
 
 def state_dict_loading():
@@ -126,14 +127,23 @@ def state_dict_loading():
               lambda: rt_import.load_safetensors(st)),
              ("safetensors file: safetensors.torch.load_file",
               (lambda: st_torch.load_file(st)) if st_torch else None)]
+    times = {}
     for label, fn in cases:
         if fn is None:
             rows.append([label, "n/a"])
             continue
         s = H.measure(fn, warmup=1, repeat=5, batch_s=0.05)
+        times[label] = s
         rows.append([label, f"{s * 1e3:.1f}"])
-    H.table("Loading a 100 MB float32 state_dict (25 x 1M values; ms per load, 1 process, "
-            "file in the page cache)", ["case", "ms"], rows,
+    heading = ("Loading a 100 MB float32 state_dict (25 x 1M values; ms per load, 1 process, "
+               "file in the page cache)")
+    pairs = [("torch.save file", 0, 2), ("torch.save file, mmap=True", 1, 3),
+             ("safetensors file (torch side: safetensors.torch.load_file)", 4, 5)]
+    for case, i_rt, i_torch in pairs:        # --json: rt's load and torch's side by side
+        H.record(f"load 100 MB state_dict: {case}",
+                 {("rt", None): times.get(cases[i_rt][0], H.NA),
+                  ("torch", None): times.get(cases[i_torch][0], H.NA)}, table=heading)
+    H.table(heading, ["case", "ms"], rows,
             notes=["rt_import.load reads each storage once into rt memory; "
                    "load_safetensors maps the file (copy-on-write views)."])
     for p in (pt, st):

@@ -1,7 +1,10 @@
 """A small CNN training step (conv3x3 1->8, ReLU, MaxPool2, Linear 8*14*14->10, batch 64,
-cross-entropy, SGD update): time per step rt vs PyTorch (target: at least 1.0x) and the
-peak memory of the same script run for 50 steps in a fresh process (target: rt's peak no
-higher than PyTorch's)."""
+cross-entropy, SGD update): time per step rt vs PyTorch (target: at least 1.0x; batch 16 and
+256 for the figure, no target) and the peak memory of the same script run for 50 steps in a
+fresh process (target: rt's peak no higher than PyTorch's).
+
+    python benchmarks/bench_nn_cnn.py [--quick] [--json PATH] [--plot PATH]
+"""
 import os
 import subprocess
 import sys
@@ -50,9 +53,28 @@ def make_step(lib, lib_nn, lib_F, model, x, y, lr=0.01):
 
 def main():
     print(f"_{H.header()}_\n")
+    rows = []
+    for batch in H.sizes((16, BATCH, 256), quick=(4, 16)):
+        res = H.bench(_step_makers(batch), measure_kw={"batch_s": 0.1, "repeat": 5})
+        rows.append((f"conv3x3 1->8, ReLU, MaxPool2, Linear, CE, SGD; batch {batch}", res,
+                     "torch/rt >= 1" if batch == BATCH else "",
+                     H.point("CNN step conv3x3-ReLU-MaxPool-Linear", batch)))
+    H.timing_table("Small CNN training step (1x28x28 inputs)", rows, unit="us",
+                   size_name="batch size")
+    rows = []
+    for lib in ("rt", "torch"):
+        rows.append([lib, _peak_mib(lib)])
+    H.table("Peak memory of 50 training steps in a fresh process (MiB of resident memory above "
+            "the process after imports and model creation)", ["library", "peak RSS growth"],
+            rows, notes=["Resident set size from /proc/self/statm, sampled after each forward, "
+                         "backward and update, in one subprocess per library (1 thread); "
+                         "target: rt <= torch."])
+
+
+def _step_makers(batch):
     rng = np.random.default_rng(0)
-    xs = rng.standard_normal((BATCH, 1, 28, 28)).astype(np.float32)
-    ys = rng.integers(0, 10, BATCH).astype(np.int64)
+    xs = rng.standard_normal((batch, 1, 28, 28)).astype(np.float32)
+    ys = rng.integers(0, 10, batch).astype(np.int64)
 
     def make_torch():
         torch = H.torch
@@ -68,19 +90,7 @@ def main():
             copy_weights(build(H.torch.nn, 0), model)
         return make_step(rt, nn, F, model, rt.from_numpy(xs), rt.from_numpy(ys))
 
-    res = H.bench({"rt": make_rt if rt is not None else None, "torch": make_torch},
-                  measure_kw={"batch_s": 0.1, "repeat": 5})
-    H.timing_table("Small CNN training step (batch 64, 1x28x28)",
-                   [("conv3x3 1->8, ReLU, MaxPool2, Linear, CE, SGD", res, "torch/rt >= 1")],
-                   unit="us")
-    rows = []
-    for lib in ("rt", "torch"):
-        rows.append([lib, _peak_mib(lib)])
-    H.table("Peak memory of 50 training steps in a fresh process (MiB of resident memory above "
-            "the process after imports and model creation)", ["library", "peak RSS growth"],
-            rows, notes=["Resident set size from /proc/self/statm, sampled after each forward, "
-                         "backward and update, in one subprocess per library (1 thread); "
-                         "target: rt <= torch."])
+    return {"rt": make_rt if rt is not None else None, "torch": make_torch}
 
 
 PEAK_SCRIPT = r"""

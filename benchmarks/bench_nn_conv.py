@@ -2,7 +2,11 @@
 and the bias; the output gradient is a fixed tensor) and forward alone, 1 and 2 threads.
 Targets: Conv2d forward+backward for batch 32, 3->64, 32x32, k3 p1 and for batch 32,
 64->64, 16x16, k3 p1: at least 0.8x PyTorch's speed (torch/rt >= 0.8). The other rows are
-for information (float32 unless marked)."""
+for information (float32 unless marked); the 64->64 forward+backward also runs at 8x8 and
+32x32 for the figure (rt's speed relative to PyTorch across image sizes).
+
+    python benchmarks/bench_nn_conv.py [--quick] [--json PATH] [--plot PATH]
+"""
 import numpy as np
 
 import _harness as H
@@ -19,6 +23,7 @@ CASES = [
      (32, 3, 32, 32), "torch/rt >= 0.8", True),
     ("Conv2d 64->64 k3 p1, 16x16, batch 32, fwd+bwd", ("Conv2d", (64, 64, 3), {"padding": 1}),
      (32, 64, 16, 16), "torch/rt >= 0.8", True),
+    # more of the 64->64 sweep (SWEEP) is added by cases()
     ("Conv2d 3->64 k3 p1, 32x32, batch 32, fwd", ("Conv2d", (3, 64, 3), {"padding": 1}),
      (32, 3, 32, 32), "", False),
     ("Conv2d 64->64 k3 p1, 16x16, batch 32, fwd", ("Conv2d", (64, 64, 3), {"padding": 1}),
@@ -40,6 +45,27 @@ CASES = [
     ("Conv2d 64->64 k3 p1, 16x16, batch 32, fwd+bwd, float64",
      ("Conv2d", (64, 64, 3), {"padding": 1}), (32, 64, 16, 16), "", True),
 ]
+
+
+# The figure's sweep: Conv2d 64->64 k3 p1, batch 32, forward+backward at H = W = size.
+SWEEP_CASE = "Conv2d 64->64 k3 p1, batch 32, fwd+bwd"
+SWEEP_SIZES, SWEEP_QUICK_SIZES = (8, 16, 32), (8, 16)
+
+
+def cases():
+    """CASES plus the sweep's other sizes right after its 16x16 row, each with its
+    point(case, size) (None for rows outside the sweep)."""
+    out = []
+    for case in CASES:
+        label, spec, shape, target, backward = case
+        if label != "Conv2d 64->64 k3 p1, 16x16, batch 32, fwd+bwd":
+            out.append((*case, None))
+            continue
+        for size in H.sizes(SWEEP_SIZES, SWEEP_QUICK_SIZES):
+            out.append((f"Conv2d 64->64 k3 p1, {size}x{size}, batch 32, fwd+bwd", spec,
+                        (32, 64, size, size), target if size == 16 else "", backward,
+                        H.point(SWEEP_CASE, size)))
+    return out
 
 
 def _copy_params(tm, rm):
@@ -95,12 +121,12 @@ def _makers(spec, shape, backward, dtype):
 def main():
     print(f"_{H.header()}_\n")
     rows = []
-    for label, spec, shape, target, backward in CASES:
+    for label, spec, shape, target, backward, at in cases():
         dtype = np.float64 if "float64" in label else np.float32
         res = H.bench(_makers(spec, shape, backward, dtype),
                       measure_kw={"batch_s": 0.1, "repeat": 7})
-        rows.append((label, res, target))
-    H.timing_table("Convolution layers", rows, unit="ms",
+        rows.append((label, res, target, at) if at else (label, res, target))
+    H.timing_table("Convolution layers", rows, unit="ms", size_name="image height = width",
                    notes=["fwd+bwd: forward, then backward of a fixed output gradient into the "
                           "input (which requires grad), the weight and the bias; fwd: forward "
                           "under no_grad. Weights copied from the torch module."])

@@ -1,6 +1,8 @@
 """LSTM forward (2 layers, input 128, hidden 128, sequence 50, batch 32, float32), rt_nn vs
 torch.nn with the same weights, 1 and 2 threads (target: rt at least 0.8x PyTorch's speed).
 
+    python benchmarks/bench_nn_lstm.py [--quick] [--json PATH]
+
 Three cases: the plain call ``model(x)`` (grad mode on, as in a training script: the graph is
 recorded), the same under ``no_grad`` (inference), and forward + backward of ``out.sum()``
 for reference (no target). Also a GRU and a bidirectional LSTM forward, for reference."""

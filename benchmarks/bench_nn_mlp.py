@@ -2,8 +2,12 @@
 float32, MSE loss, backward, and a hand-written SGD update (``p.add_(p.grad, alpha=-lr)``
 under no_grad, gradients set to None by ``zero_grad``), the same script in rt (rt_nn) and in
 PyTorch (torch.nn). Reported as µs per step and steps per second (target: rt at least 1.5x
-PyTorch's steps/s). Also: fetching one shuffled batch of 32 from a DataLoader over an
-in-memory TensorDataset (6,400 samples of 784 + 10 floats)."""
+PyTorch's steps/s). The same step at batch 8, 128 and 512 draws the figure (no target).
+Also: fetching one shuffled batch of 32 from a DataLoader over an in-memory TensorDataset
+(6,400 samples of 784 + 10 floats).
+
+    python benchmarks/bench_nn_mlp.py [--quick] [--json PATH] [--plot PATH]
+"""
 import numpy as np
 
 import _harness as H
@@ -54,11 +58,10 @@ def _Mlp(nn):
     return Mlp()
 
 
-def main():
-    print(f"_{H.header()}_\n")
-    rng = np.random.default_rng(0)
-    xa = rng.standard_normal((BATCH, IN)).astype(np.float32)
-    ya = rng.standard_normal((BATCH, OUT)).astype(np.float32)
+def _step_makers(batch):
+    rng = np.random.default_rng(batch)
+    xa = rng.standard_normal((batch, IN)).astype(np.float32)
+    ya = rng.standard_normal((batch, OUT)).astype(np.float32)
 
     def make_rt():
         if rt is None:
@@ -67,8 +70,20 @@ def main():
 
     def make_torch():
         return _step_fn(H.torch, H.torch.nn, H.torch_from(xa), H.torch_from(ya))
+    return {"rt": make_rt, "torch": make_torch}
 
-    res = H.bench({"rt": make_rt, "torch": make_torch})
+
+def main():
+    print(f"_{H.header()}_\n")
+    rng = np.random.default_rng(0)
+    step_rows = []
+    for batch in H.sizes((8, BATCH, 128, 512), quick=(8, BATCH)):
+        res_b = H.bench(_step_makers(batch))
+        if batch == BATCH:
+            res = res_b
+        step_rows.append((f"forward + MSE + backward + SGD, batch {batch}", res_b,
+                          "torch/rt >= 1.5" if batch == BATCH else "",
+                          H.point("MLP step 784-128-ReLU-10", batch)))
 
     xd = rng.standard_normal((6400, IN)).astype(np.float32)
     yd = rng.standard_normal((6400, OUT)).astype(np.float32)
@@ -99,13 +114,14 @@ def main():
                                       generator=H.torch.Generator().manual_seed(0)))
 
     res_dl = H.bench({"rt": make_rt_loader, "torch": make_torch_loader})
-    H.timing_table("MLP training step 784-128-ReLU-10, batch 32, f32", [
-        ("forward + MSE + backward + SGD", res, "torch/rt >= 1.5"),
-        ("DataLoader batch (TensorDataset, shuffle)", res_dl, "")], unit="us")
+    H.timing_table("MLP training step 784-128-ReLU-10, f32", step_rows + [
+        (f"DataLoader batch of {BATCH} (TensorDataset, shuffle)", res_dl, "")], unit="us",
+        size_name="batch size")
 
     def sps(s):
         return f"{1 / s:,.0f}" if H.is_num(s) else s
-    H.table("MLP training steps per second", ["threads", "rt", "torch", "rt/torch"],
+    H.table(f"MLP training steps per second, batch {BATCH}",
+            ["threads", "rt", "torch", "rt/torch"],
             [[n, sps(res[("rt", n)]), sps(res[("torch", n)]),
               H.ratio(res[("torch", n)], res[("rt", n)])] for n in H.THREADS],
             notes=["rt/torch > 1: rt takes more steps per second (target >= 1.5)."])

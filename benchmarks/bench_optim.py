@@ -1,11 +1,12 @@
 """Optimizer steps: rt_optim against torch.optim, in one process, 1 and 2 threads.
 
-1. Adam, AdamW and SGD with momentum on one float32 parameter of 1M and of 10M values;
-   PyTorch with ``fused=True`` (its fastest CPU path) and with its default. Target: rt at
-   least 1.0x PyTorch fused.
+1. Adam, AdamW and SGD with momentum on one float32 parameter of 1k, 100k, 1M and 10M
+   values (the figure's sweep); PyTorch with ``fused=True`` (its fastest CPU path) and with
+   its default. Target at 1M and 10M: rt at least 1.0x PyTorch fused.
 2. The optimizer benchmark of RusTorch's compatibility report: one 1,000-value float32
    parameter, a sine gradient, repeated ``step()``. Target: NAdam, RAdam and Adamax at
-   least 3x PyTorch's steps per second (PyTorch's default implementation).
+   least 3x PyTorch's steps per second (PyTorch's default implementation) with 1 thread,
+   the report's setting; 2 threads for information.
 3. Every optimizer on the seed MLP's parameters (784-128-10: four tensors, 101,770 values),
    PyTorch's default implementation. Target: at least 2x PyTorch's step rate. LBFGS takes a
    closure: the loss 0.5·Σ(p - target)² with its gradient written directly (so the step
@@ -13,6 +14,8 @@
    information, the same loss through autograd's forward and backward; ``max_iter=5``.
 
 Gradients are set once; every timed call is one ``optimizer.step()``.
+
+    python benchmarks/bench_optim.py [--quick] [--json PATH] [--plot PATH]
 """
 import numpy as np
 
@@ -90,31 +93,41 @@ def main():
     print(f"_{H.header()}_\n")
 
     rows = []
-    for size in (1_000_000, 10_000_000):
+    for size in H.sizes((1_000, 100_000, 1_000_000, 10_000_000), quick=(1_000, 100_000)):
         for name, kwargs in (("Adam", {}), ("AdamW", {}), ("SGD", {"momentum": 0.9})):
+            opt = f"{name}{' momentum' if kwargs else ''}"
             res = H.bench({"rt": _maker("rt", name, [(size,)], opt_kwargs=kwargs),
                            "torch": _maker("torch", name, [(size,)], {"fused": True}, kwargs)})
-            rows.append((f"{name}{' momentum' if kwargs else ''} {size // 1_000_000}M "
-                         "(torch fused=True)", res, "torch/rt >= 1.0"))
+            rows.append((f"{opt} {_count(size)} (torch fused=True)", res,
+                         "torch/rt >= 1.0" if size >= 1_000_000 else "",
+                         H.point(f"{opt} (torch fused=True)", size)))
             res_default = H.bench({"torch": _maker("torch", name, [(size,)], None, kwargs)},
                                   threads=(1, 2))
-            rows.append((f"{name}{' momentum' if kwargs else ''} {size // 1_000_000}M "
-                         "(torch default)", {**res_default, ("rt", 1): res[("rt", 1)],
-                                             ("rt", 2): res[("rt", 2)]}, ""))
-    H.timing_table("One step on one large float32 parameter", rows, unit="ms")
+            rows.append((f"{opt} {_count(size)} (torch default)",
+                         {**res_default, ("rt", 1): res[("rt", 1)], ("rt", 2): res[("rt", 2)]},
+                         "", H.point(f"{opt} (torch default)", size)))
+    H.timing_table("One step on one float32 parameter", rows, unit="ms",
+                   size_name="values in the parameter (float32)")
 
     rows = []
+    heading = ("RusTorch's optimizer benchmark: 1,000-value float32 parameter, sine gradient "
+               "(steps per second)")
     for name in ("NAdam", "RAdam", "Adamax", "Adam", "AdamW", "SGD"):
         res = H.bench({"rt": _maker("rt", name, [(1000,)]),
-                       "torch": _maker("torch", name, [(1000,)])}, threads=(1,))
-        rows.append((name, res))
-    H.table("RusTorch's optimizer benchmark: 1,000-value float32 parameter, sine gradient, "
-            "1 thread (steps per second)",
-            ["optimizer", "rt steps/s", "torch steps/s", "rt/torch", "target"],
-            [[name, _sps(res[("rt", 1)]), _sps(res[("torch", 1)]),
-              H.ratio(res[("torch", 1)], res[("rt", 1)]),
-              ">= 3x" if name in ("NAdam", "RAdam", "Adamax") else ""] for name, res in rows],
-            notes=["RusTorch's report claims 30k (NAdam), 29k (RAdam) and 34k (Adamax) steps/s."])
+                       "torch": _maker("torch", name, [(1000,)])}, threads=(1, 2))
+        target = ">= 3x (1 thread)" if name in ("NAdam", "RAdam", "Adamax") else ""
+        H.record(f"{name}, 1,000 values (RusTorch's benchmark)", res, table=heading,
+                 target=target)
+        rows.append((name, res, target))
+    H.table(heading,
+            ["optimizer", "rt 1T", "torch 1T", "rt/torch 1T", "rt 2T", "torch 2T",
+             "rt/torch 2T", "target"],
+            [[name] + [cell for n in H.THREADS
+                       for cell in (_sps(res[("rt", n)]), _sps(res[("torch", n)]),
+                                    H.ratio(res[("torch", n)], res[("rt", n)]))] + [target]
+             for name, res, target in rows],
+            notes=["RusTorch's report claims 30k (NAdam), 29k (RAdam) and 34k (Adamax) steps/s "
+                   "(rt/torch > 1: rt takes more steps per second)."])
 
     rows = []
     for name in ALL_OPTIMIZERS:
@@ -131,6 +144,11 @@ def main():
 
 def _sps(s):
     return f"{1 / s:,.0f}" if H.is_num(s) else s
+
+
+def _count(n):
+    """1000 -> "1k", 100000 -> "100k", 10000000 -> "10M"."""
+    return f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1_000}k"
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """Per-op overhead: add of two 2x2 float32 tensors (target: rt at most 0.5x PyTorch's time,
-i.e. torch/rt >= 2)."""
+i.e. torch/rt >= 2).
+
+    python benchmarks/bench_overhead.py [--quick] [--json PATH]
+"""
 import numpy as np
 
 import _harness as H
