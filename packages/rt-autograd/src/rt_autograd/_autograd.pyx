@@ -323,6 +323,23 @@ cdef class Tensor(BaseTensor):
         hooks.append(hook)
         return RemovableHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after the gradient of this leaf has been accumulated into
+        its ``.grad`` during ``backward`` (``torch.Tensor.register_post_accumulate_grad_hook``,
+        PyTorch 2.1+). The hook receives the tensor, not the gradient, runs in no-grad mode
+        (unless ``create_graph``) and its return value is ignored. Leaves only. Returns a
+        handle with ``remove()``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if _fresh_grad_fn(self) is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors")
+        cdef AccumulateGrad node = <AccumulateGrad>_grad_accumulator(self)
+        if node._post_acc_hooks is None:
+            node._post_acc_hooks = []
+        node._post_acc_hooks.append(hook)
+        return RemovableHandle(node._post_acc_hooks, hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. the graph leaves and accumulate it into
         their ``.grad`` (``torch.Tensor.backward``)."""
@@ -726,6 +743,7 @@ cdef class AccumulateGrad(Node):
     The leaf owns its node (created once) and the node refers back to the leaf weakly, so
     the pair makes no reference cycle; a leaf that died takes no gradient."""
     cdef object _variable_ref
+    cdef list _post_acc_hooks      # fn(tensor), after each accumulation (leaf post hooks)
 
     def name(self):
         return "torch::autograd::AccumulateGrad"
@@ -740,17 +758,28 @@ cdef class AccumulateGrad(Node):
         if g is None or var is None:
             return ()
         _accumulate_into(<Tensor>var, g)
+        if self._post_acc_hooks:
+            _run_post_acc_hooks(self, var)
         return ()
+
+
+cdef _run_post_acc_hooks(AccumulateGrad node, object var):
+    """The leaf's post-accumulate-grad hooks, in registration order (their results are
+    ignored, as in PyTorch)."""
+    for h in list(node._post_acc_hooks):
+        h(var)
 
 
 cdef extern from "Python.h":
     # on a borrowed pointer: no temporary reference is counted
     Py_ssize_t _borrowed_refcnt "Py_REFCNT"(PyObject* o)
 
-cdef _accumulate_node(AccumulateGrad node, object g):
+cdef bint _accumulate_node(AccumulateGrad node, object g) except -1:
+    """Accumulate ``g`` into the leaf's ``.grad``; False when nothing was accumulated (no
+    gradient, or the leaf died)."""
     var = node._variable_ref()
     if g is None or var is None:
-        return
+        return False
     cdef Tensor t = <Tensor>var
     # PyTorch's AccumulateGrad takes over a first gradient that nothing else refers to (the
     # engine's local is the one reference, the argument is borrowed; its storage is not
@@ -761,8 +790,9 @@ cdef _accumulate_node(AccumulateGrad node, object g):
             and _borrowed_refcnt(<PyObject*>(<BaseTensor>g)._storage) == 1
             and (<BaseTensor>g).is_contig() and (<BaseTensor>g)._offset == 0):
         t._grad = g
-        return
+        return True
     _accumulate_into(t, g)
+    return True
 
 
 cdef _accumulate_into(Tensor var, object g):
@@ -1566,9 +1596,14 @@ def run_backward(tuple roots, tuple root_grads, bint keep_graph, bint create_gra
                 grads = None                # drop the engine's other references, so that
                 g = buf[0]                  # an unshared gradient can be stolen
                 buf[0] = None
-                _accumulate_node(<AccumulateGrad>node, g)
+                accumulated = _accumulate_node(<AccumulateGrad>node, g)
                 g = None
                 buf[0] = None
+                if accumulated and (<AccumulateGrad>node)._post_acc_hooks:
+                    var = (<AccumulateGrad>node)._variable_ref()
+                    if var is not None:
+                        _run_post_acc_hooks(<AccumulateGrad>node, var)
+                    var = None
                 if node._post_hooks:
                     for h in list(node._post_hooks):
                         h((), tuple(buf))
