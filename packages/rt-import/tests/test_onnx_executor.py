@@ -364,3 +364,35 @@ def test_hostile_value_names_never_reach_the_generated_code(tmp_path):
     out = m(np.array([1.0, -2.0], np.float32))
     assert out.tolist() == [3.0, 0.0]
     assert not marker.exists()
+
+
+def test_a_deep_copy_has_its_own_parameters_and_follows_its_own_training_flag():
+    # Dropout without a training_mode input follows module.training; a deep copy (e.g. the
+    # "best model" snapshot of a training loop) must follow the copy's flag, not the original's
+    from onnx import TensorProto
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 1000])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 1000])
+    w = helper.make_tensor("w", TensorProto.FLOAT, [1000], np.ones(1000, np.float32))
+    r = helper.make_tensor("r", TensorProto.FLOAT, [], [0.5])
+    graph = helper.make_graph([helper.make_node("Mul", ["x", "w"], ["h"]),
+                               helper.make_node("Dropout", ["h", "r"], ["y"])],
+                              "g", [x], [y], [w, r])
+    original = load_onnx(helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)]))
+    clone = copy.deepcopy(original)
+    ones = rt.ones(4, 1000)
+    original.eval()
+    clone.train()
+    assert (original(ones) == 1).all().item()
+    assert (clone(ones) == 0).any().item()
+    original.train()
+    clone.eval()
+    assert (original(ones) == 0).any().item()
+    assert (clone(ones) == 1).all().item()
+    with rt.no_grad():
+        for p in clone.parameters():
+            if p.numel() == 1000:          # w (the ratio is an initializer too)
+                p.fill_(2.0)
+    original.eval()
+    np.testing.assert_array_equal(clone(ones).detach().numpy(), np.full((4, 1000), 2.0, np.float32))
+    np.testing.assert_array_equal(original(ones).detach().numpy(), np.ones((4, 1000), np.float32))

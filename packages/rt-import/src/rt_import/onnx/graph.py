@@ -12,6 +12,7 @@ graph, so the imported model trains and its ``state_dict`` reads like the export
 >>> sorted(m.state_dict())
 ['fc.weight']
 """
+import copy
 import re
 import weakref
 
@@ -325,6 +326,22 @@ class OnnxModule(rt_nn.Module):
         else:
             holder.register_buffer(leaf, tensor)
         self._init_refs[name] = (holder, leaf)
+
+    def __deepcopy__(self, memo):
+        """A copy with its own parameters whose nodes follow the copy's ``training`` flag:
+        each node's context holds a weak reference to its module, which a plain deep copy
+        would share with the original, and the generated graph function closes over the
+        original's prepared nodes, so both are rebuilt for the copy."""
+        cls = type(self)
+        new = cls.__new__(cls)
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            if key != "_graph":
+                new.__dict__[key] = copy.deepcopy(value, memo)
+        for _, ctx in new._plan:
+            ctx.module = weakref.ref(new)
+        new._compile()
+        return new
 
     def forward(self, *inputs):
         if len(inputs) != len(self.input_names):
