@@ -167,9 +167,12 @@ def insert_after_table(text, heading, block):
         start = len(lines)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("### ")),
                len(lines))
-    while end > start + 1 and not lines[end - 1].strip():
-        end -= 1
-    return "\n".join(lines[:end] + ["", block, ""] + lines[end:]).rstrip("\n") + "\n"
+    head, rest = lines[:end], lines[end:]
+    while len(head) > start + 1 and not head[-1].strip():
+        head.pop()
+    while rest and not rest[0].strip():
+        rest.pop(0)
+    return "\n".join(head + ["", block] + ([""] + rest if rest else [])) + "\n"
 
 
 def main(argv=None):
