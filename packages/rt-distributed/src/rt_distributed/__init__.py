@@ -3,35 +3,33 @@
 Process groups and collectives (``init_process_group``, ``all_reduce``, ...) mirror
 ``torch.distributed``; ``DistributedDataParallel`` mirrors ``torch.nn.parallel``;
 ``DistributedSampler`` mirrors ``torch.utils.data.distributed``. Launch with ``rt-run`` or
-``python -m rt_distributed.run -n N script.py``.
+``python -m rt_distributed.run -n N script.py``. Importing the package does not start MPI:
+``init_process_group`` does.
 """
 import importlib
 
+from ._collectives import (ReduceOp, Work, all_gather, all_gather_into_tensor, all_reduce,
+                           broadcast, gather, irecv, isend, recv, reduce, reduce_scatter,
+                           reduce_scatter_tensor, scatter, send)
+from ._process_group import (Backend, barrier, destroy_process_group, get_backend, get_rank,
+                             get_world_size, init_process_group, is_available,
+                             is_initialized, is_mpi_available)
+from .data import DistributedSampler
+
 __version__ = "0.1.0"
 
-_PROCESS_GROUP = ["init_process_group", "is_initialized", "is_available", "is_mpi_available",
-                  "get_rank", "get_world_size", "get_backend", "barrier",
-                  "destroy_process_group", "Backend"]
-_COLLECTIVES = ["ReduceOp", "Work", "all_reduce", "broadcast", "all_gather",
-                "all_gather_into_tensor", "reduce_scatter", "reduce_scatter_tensor", "gather",
-                "scatter", "reduce", "send", "recv", "isend", "irecv"]
-
-# transitional: names are resolved lazily until every module has landed
-_WHERE = {**{n: "._process_group" for n in _PROCESS_GROUP},
-          **{n: "._collectives" for n in _COLLECTIVES},
-          "DistributedDataParallel": ".parallel",
-          "DistributedSampler": ".data"}
-
-__all__ = sorted(_WHERE)
+__all__ = ["Backend", "DistributedDataParallel", "DistributedSampler", "ReduceOp", "Work",
+           "all_gather", "all_gather_into_tensor", "all_reduce", "barrier", "broadcast",
+           "destroy_process_group", "gather", "get_backend", "get_rank", "get_world_size",
+           "init_process_group", "irecv", "is_available", "is_initialized",
+           "is_mpi_available", "isend", "recv", "reduce", "reduce_scatter",
+           "reduce_scatter_tensor", "scatter", "send"]
 
 
+# transitional: DistributedDataParallel is resolved lazily until rt_distributed.parallel lands
 def __getattr__(name):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    if name == "DistributedDataParallel":
+        value = importlib.import_module(".parallel", __name__).DistributedDataParallel
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
