@@ -141,7 +141,8 @@ def plot_family(records, family, path, command, title=None):
         ax.set_ylim(low, high)
         yticks = _ratio_ticks(low, high)
         ax.yaxis.set_major_locator(FixedLocator(yticks))
-        ax.yaxis.set_major_formatter(FixedFormatter([f"{t:.0f}x" if t >= 10 else f"{t:.3g}x" for t in yticks]))
+        ax.yaxis.set_major_formatter(FixedFormatter([f"{t:.0f}x" if t >= 10 else f"{t:.3g}x"
+                                                     for t in yticks]))
         ax.yaxis.set_minor_locator(NullLocator())
         ax.set_xscale("log")
         ax.xaxis.set_major_locator(FixedLocator(sizes))

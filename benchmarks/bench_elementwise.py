@@ -33,8 +33,8 @@ def main():
 
             res = H.bench({"rt": make_rt, "torch": make_torch, "numpy": make_np},
                           measure_kw={"batch_s": 0.05, "repeat": 5})
-            rows.append((f"{name} {n:.0e} f32", res, "torch/rt >= 1" if n >= 10**6 else "",
-                         H.point(f"{name} f32", n)))
+            rows.append((f"{name} 1e{len(str(n)) - 1} f32", res,
+                         "torch/rt >= 1" if n >= 10**6 else "", H.point(f"{name} f32", n)))
     H.timing_table("Elementwise, float32, result allocated per call", rows, unit="us",
                    notes=["Each call allocates its result (from rt's pool; torch's allocator; "
                           "numpy's malloc)."], size_name="values (float32)")
