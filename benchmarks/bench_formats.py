@@ -56,6 +56,7 @@ def _export(model, shape):
 
 def onnx_inference():
     rows = []
+    eager_rows = []
     for name, (model, shape) in _models().items():
         data = _export(model, shape)
         for batch in (1, 64):
@@ -91,11 +92,25 @@ def onnx_inference():
 
             res = H.bench({"rt": make_rt, "torch": make_ort})
             rows.append((f"{name}, batch {batch}", res, "ort/rt >= 0.7", H.point(name, batch)))
+
+            def make_eager(model=model):
+                x = H.torch.from_numpy(xa.copy())
+
+                def run():
+                    with H.torch.no_grad():
+                        model(x)
+                return run
+            eager = H.bench({"rt": make_rt, "torch": make_eager})
+            eager_rows.append((f"{name}, batch {batch}", eager, "",
+                               H.point(f"{name} (PyTorch eager)", batch)))
     H.timing_table("ONNX inference: rt_import.load_onnx vs onnxruntime (the 'torch' columns "
                    "are onnxruntime)", rows, unit="us",
                    notes=["onnxruntime's session is created per thread count "
                           "(intra_op_num_threads) outside the timed calls."],
                    size_name="batch size", record_as={"torch": "ort"})
+    H.timing_table("The same ONNX models in rt against the PyTorch modules they were exported "
+                   "from, run eagerly under torch.no_grad()", eager_rows, unit="us",
+                   size_name="batch size")
 
 
 def state_dict_loading():
