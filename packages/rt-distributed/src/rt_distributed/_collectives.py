@@ -54,12 +54,6 @@ class ReduceOp(enum.Enum):
     BXOR = 6
     AVG = 7
 
-    def __repr__(self):
-        return f"<RedOpType.{self.name}: {self.value}>"
-
-    def __str__(self):
-        return f"RedOpType.{self.name}"
-
 
 _BITWISE = (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR)
 
@@ -200,6 +194,7 @@ class Work:
         self._outputs = list(outputs)
         self._keep = keep             # buffers MPI reads or writes until completion
         self._done = False
+        pg.pending.add(self)          # alive until complete, even when the caller drops it
 
     def __repr__(self):
         state = "completed" if self._done else "pending"
@@ -208,6 +203,7 @@ class Work:
     def _complete(self):
         self._done = True
         self._requests = []
+        self._pg.pending.discard(self)
         finish, self._finish = self._finish, []
         for f in finish:
             f()

@@ -133,6 +133,7 @@ class _ProcessGroup:
         self.backend = backend
         self.timeout = timeout
         self.timeout_s = timeout.total_seconds()
+        self.pending = set()          # Work handles not completed yet
         self.watchdog = _Watchdog(self)
 
     def run(self, name, fn, *args):
@@ -145,9 +146,12 @@ class _ProcessGroup:
             watchdog.current = None
 
     def destroy(self):
+        """Complete the collectives still in flight (their buffers stay alive until then),
+        then free the communicator."""
+        for work in list(self.pending):
+            work.wait()
         self.watchdog.stop()
-        MPI = self.MPI
-        if not MPI.Is_finalized():
+        if not self.MPI.Is_finalized():
             self.comm.Free()
 
 
