@@ -142,3 +142,21 @@ def test_hook_can_replace_grad_with_a_view_that_later_accumulates_in_place():
     (w * 3.0).sum().backward()
     np.testing.assert_array_equal(vals(flat), [5.0, 5.0, 5.0])
     assert w.grad.data_ptr() == flat.data_ptr()
+
+
+def test_accumulation_runs_as_soon_as_the_gradient_is_ready_in_later_graphs_too():
+    # PyTorch runs AccumulateGrad with the highest priority. A leaf's accumulator is made at
+    # its first use and kept; in a later graph it must still run before the nodes that come
+    # after it (here: the backward of w1 * x, recorded after w2's accumulator existed).
+    x = leaf([2.0])
+    w1 = leaf([3.0])
+    w2 = leaf([5.0])
+    (w2 * 1.0).sum().backward()            # w2's accumulator is created here
+    events = []
+    w2.register_post_accumulate_grad_hook(lambda p: events.append("w2 accumulated"))
+    for _ in range(2):
+        events.clear()
+        inner = w1 * x
+        inner.register_hook(lambda g: events.append("inner's gradient"))
+        (w2 * inner).sum().backward()
+        assert events == ["w2 accumulated", "inner's gradient"]

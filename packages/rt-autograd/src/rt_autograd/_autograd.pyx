@@ -811,12 +811,20 @@ cdef _accumulate_into(Tensor var, object g):
         (<Tensor>var._grad).add_(grad)
 
 
+cdef long long _ACCUMULATE_GRAD_PRIORITY = 1LL << 62
+
+
 cdef Node _grad_accumulator(Tensor t):
     """The leaf's AccumulateGrad node, created on first use and kept by the leaf."""
     cdef AccumulateGrad node
     if t._accumulator is not None:
         return <Node>t._accumulator
     node = AccumulateGrad()
+    # PyTorch gives AccumulateGrad the highest priority (sequence_nr UINT64_MAX): a leaf's
+    # gradient is accumulated (and its post-accumulate-grad hooks run, e.g. DDP's all-reduce)
+    # as soon as it is ready, not after every node created later than the leaf's first use.
+    # Above every function node, still unique and in creation order among accumulators.
+    node._sequence_nr += _ACCUMULATE_GRAD_PRIORITY
     node._variable_ref = weakref.ref(t)
     node._input_meta = []
     if t._leaf_hooks is not None:
