@@ -19,16 +19,22 @@ Two things here are rt's own:
   build time from each package's ``__all__`` by ``_gen_api_mapping.py`` (the ``rt-api-mapping``
   directive below), so the table never goes stale.
 """
+import builtins
+import importlib
+import inspect
 import io
-import re
 import os
+import re
 import sys
+import types
 
 import docutils.core
 import docutils.nodes
 from docutils.parsers.rst import Directive
 from docutils.statemachine import StringList
 from sphinx.domains.python import PyClasslike
+from sphinx.errors import PycodeError
+from sphinx.pycode import ModuleAnalyzer
 from sphinx.util import logging as sphinx_logging
 
 _logger = sphinx_logging.getLogger("rt-docs")
@@ -50,6 +56,10 @@ extensions = [
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
 exclude_patterns = ["_build", "tests", "Thumbs.db", ".DS_Store"]
+# The course (docs/course/, its own tests and runner) joins the site once it has an index
+# page, which then needs its line in index.md's toctree; until then its pages are left out.
+if not os.path.exists(os.path.join(DOCS, "course", "index.md")):
+    exclude_patterns.append("course")
 
 # The API pages document hundreds of functions: keep them out of the navigation.
 toc_object_entries = False
@@ -138,6 +148,75 @@ class ApiMappingDirective(Directive):
         return container.children
 
 
+def _value_doc(package, name, value):
+    """The ``#:`` doc comment of the assignment that defines ``name`` in one of the modules
+    of ``package`` (where the value is defined, not where it is re-exported), or []."""
+    for module_name, module in sorted(sys.modules.items()):
+        if not (module_name == package or module_name.startswith(package + ".")):
+            continue
+        if getattr(module, name, None) is not value:
+            continue
+        try:
+            docs = ModuleAnalyzer.for_module(module_name).find_attr_docs()
+        except PycodeError:      # a compiled module: no source to read comments from
+            continue
+        if ("", name) in docs:
+            return list(docs[("", name)])
+    return []
+
+
+class ModuleDataDirective(Directive):
+    """``rt-module-data <module>``: a ``py:data`` entry for each name of the module's
+    ``__all__`` that is a value (a dtype, a table, a generator), not a function, class or
+    module.
+
+    ``automodule`` documents a value only where the module's own source assigns it with a
+    doc comment; rt's packages re-export theirs (``rt_tensor.float32`` comes from a Cython
+    module, ``rt_import.FORMATS`` from ``rt_import.formats``), and ``autodata`` would give
+    an instance its class's docstring (a tuple would read "Built-in immutable sequence").
+    So each entry is written here: its type, its value when the repr is short, and the doc
+    comment of the assignment that defines it, where there is one.
+
+    Values named like Python builtins (``rt_tensor.bool``, ``float``, ``int``) are described
+    with ``:no-index:``: a type annotation ``bool`` elsewhere must not resolve to them.
+    """
+    required_arguments = 1
+    has_content = False
+
+    def run(self):
+        module_name = self.arguments[0]
+        module = importlib.import_module(module_name)
+        rst = []
+        for name in module.__all__:
+            value = getattr(module, name)
+            if (isinstance(value, types.ModuleType) or inspect.isclass(value)
+                    or callable(value)):
+                continue
+            kind = type(value)
+            if getattr(module, kind.__name__, None) is kind:
+                type_name = f"{module_name}.{kind.__name__}"
+            elif kind.__module__ == "builtins":
+                type_name = kind.__qualname__
+            else:
+                type_name = f"{kind.__module__}.{kind.__qualname__}"
+            rst += [f".. py:data:: {name}", f"   :module: {module_name}", f"   :type: {type_name}"]
+            text = repr(value)
+            if len(text) <= 60 and "\n" not in text and not text.startswith("<"):
+                rst.append(f"   :value: {text}")
+            if hasattr(builtins, name):
+                rst.append("   :no-index:")
+            rst.append("")
+            rst += ["   " + line for line in _value_doc(module_name.split(".")[0], name, value)]
+            rst.append("")
+        if not rst:
+            return []
+        rst = [".. rubric:: Values", ""] + rst
+        container = docutils.nodes.container()
+        self.state.nested_parse(StringList(rst, source=f"rt-module-data {module_name}"),
+                                self.content_offset, container)
+        return container.children
+
+
 def _always_reread_mapping(app, env, added, changed, removed):
     """The mapping depends on the installed packages, not on the page's text: read the
     page again on every build."""
@@ -166,5 +245,6 @@ def setup(app):
     # priority 600: after napoleon (500) has turned "Args:" sections into fields
     app.connect("autodoc-process-docstring", _present_docstring, priority=600)
     app.add_directive("rt-api-mapping", ApiMappingDirective)
+    app.add_directive("rt-module-data", ModuleDataDirective)
     app.connect("env-get-outdated", _always_reread_mapping)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
