@@ -93,15 +93,35 @@ def _dist_key(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def rt_packages() -> dict[str, tuple[str, ...]]:
-    """Every rt distribution -> the rt distributions it depends on (read from pyproject.toml)."""
+def _requirement_name(requirement: str) -> str:
+    return _dist_key(re.match(r"[A-Za-z0-9_.-]+", requirement).group(0))
+
+
+def _pyprojects() -> dict[str, list[str]]:
+    """Every rt distribution of the repository -> its dependencies (requirement strings)."""
     found = {}
     for pyproject in sorted(PACKAGES_DIR.glob("rt-*/pyproject.toml")):
         project = tomllib.loads(pyproject.read_text())["project"]
-        deps = [_dist_key(re.match(r"[A-Za-z0-9_.-]+", d).group(0))
-                for d in project.get("dependencies", [])]
-        found[_dist_key(project["name"])] = tuple(d for d in deps if d.startswith("rt-"))
+        found[_dist_key(project["name"])] = list(project.get("dependencies", []))
+    return found
+
+
+def rt_packages() -> dict[str, tuple[str, ...]]:
+    """Every rt distribution -> the rt distributions it depends on (read from pyproject.toml)."""
+    found = {dist: tuple(d for d in map(_requirement_name, deps) if d.startswith("rt-"))
+             for dist, deps in _pyprojects().items()}
     return found or dict(_RT_FALLBACK)
+
+
+def _requirements(dist: str) -> list[str]:
+    """The names of what ``dist`` depends on (not its extras): from its installed metadata,
+    else from the repository's pyproject.toml."""
+    try:
+        requires = metadata.requires(dist)
+    except metadata.PackageNotFoundError:
+        requires = _pyprojects().get(_dist_key(dist))
+    return [_requirement_name(r) for r in requires or []
+            if not re.search(r"\bextra\s*==", r)]
 
 
 def module_name(dist: str) -> str:
@@ -275,14 +295,8 @@ def allowed_imports(header: Header) -> set[str]:
     for dist in header.packages + header.extras:
         allowed |= _modules_of_dist(dist)
     for dist in header.packages:
-        try:
-            requires = metadata.requires(dist) or []
-        except metadata.PackageNotFoundError:
-            requires = []
-        for req in requires:
-            if re.search(r"\bextra\s*==", req):
-                continue
-            allowed |= _modules_of_dist(re.match(r"[A-Za-z0-9_.-]+", req).group(0))
+        for requirement in _requirements(dist):
+            allowed |= _modules_of_dist(requirement)
     return allowed
 
 
