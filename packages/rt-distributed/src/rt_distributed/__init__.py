@@ -6,8 +6,6 @@ Process groups and collectives (``init_process_group``, ``all_reduce``, ...) mir
 ``python -m rt_distributed.run -n N script.py``. Importing the package does not start MPI:
 ``init_process_group`` does.
 """
-import importlib
-
 from ._collectives import (ReduceOp, Work, all_gather, all_gather_into_tensor, all_reduce,
                            broadcast, gather, irecv, isend, recv, reduce, reduce_scatter,
                            reduce_scatter_tensor, scatter, send)
@@ -15,6 +13,7 @@ from ._process_group import (Backend, barrier, destroy_process_group, get_backen
                              get_world_size, init_process_group, is_available,
                              is_initialized, is_mpi_available)
 from .data import DistributedSampler
+from .parallel import DistributedDataParallel
 
 __version__ = "0.1.0"
 
@@ -25,11 +24,3 @@ __all__ = ["Backend", "DistributedDataParallel", "DistributedSampler", "ReduceOp
            "is_mpi_available", "isend", "recv", "reduce", "reduce_scatter",
            "reduce_scatter_tensor", "scatter", "send"]
 
-
-# transitional: DistributedDataParallel is resolved lazily until rt_distributed.parallel lands
-def __getattr__(name):
-    if name == "DistributedDataParallel":
-        value = importlib.import_module(".parallel", __name__).DistributedDataParallel
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,10 +36,13 @@ FORWARDED = ("PYTHONPATH", "PATH", "LD_LIBRARY_PATH", "VIRTUAL_ENV", "OMP_NUM_TH
              "PYTHONHASHSEED", "PYTHONUNBUFFERED")
 
 
+USAGE = ("rt-run -n N [--hostfile FILE] [--timeout S] [--mpi-arg ARG] "
+         "(script.py | -m module) [args ...]")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        sys.stderr.write(f"usage: rt-run -n N [--hostfile FILE] [--timeout S] "
-                         f"(script.py | -m module) [args ...]\nrt-run: error: {message}\n")
+        sys.stderr.write(f"rt-run: error: {message} (usage: {USAGE})\n")
         raise SystemExit(2)
 
 
@@ -48,8 +51,13 @@ _VALUE_OPTIONS = ("-n", "-np", "--nproc", "--nproc-per-node", "--nproc_per_node"
 
 
 def _parser():
-    p = _Parser(prog="rt-run", description="Launch N processes of a Python script through "
-                "mpiexec (Open MPI) for rt_distributed.")
+    p = _Parser(prog="rt-run", usage=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="Launch N processes of a Python script (or -m module) through "
+                "mpiexec (Open MPI) for rt_distributed; everything after the script is the "
+                "script's arguments.",
+                epilog="host file (several machines; same Python environment at the same path "
+                "on each, ssh without password):\n  node1 slots=4\n  node2 slots=4\n\n"
+                "example: rt-run -n 8 --hostfile hosts.txt train.py --epochs 3")
     p.add_argument("-n", "-np", "--nproc", "--nproc-per-node", "--nproc_per_node",
                    dest="n", type=int, required=True, help="number of processes")
     p.add_argument("--hostfile", metavar="FILE",
