@@ -40,7 +40,8 @@ SECTIONS = [
             "`torch.autograd.function` -> `rt_autograd.autograd.function`"),
     Section("rt_autograd.autograd.graph", "torch.autograd.graph",
             "`torch.autograd.graph` -> `rt_autograd.autograd.graph`"),
-    Section("rt_autograd.testing", "torch.autograd", "`torch.autograd.gradcheck` -> `rt_autograd.testing`",
+    Section("rt_autograd.testing", "torch.autograd",
+            "`torch.autograd.gradcheck` -> `rt_autograd.testing`",
             "Not `torch.testing`: rt's testing module holds the gradient checkers."),
     Section("rt_nn", "torch.nn", "`torch.nn` -> `rt_nn`"),
     Section("rt_nn.modules", "torch.nn.modules", "`torch.nn.modules` -> `rt_nn.modules`",
@@ -75,16 +76,26 @@ SECTIONS = [
 RT_EXTRA = None
 SPECIAL = {
     # torch
-    "rt_autograd.Variable": ("torch.autograd.Variable", "returns a Tensor (a leaf sharing the data's memory)"),
+    "rt_autograd.Variable": (
+        "torch.autograd.Variable",
+        "returns a Tensor (a leaf sharing the data's memory)"),
     "rt_autograd.autograd": ("torch.autograd", ""),
-    "rt_autograd.testing": ("torch.autograd.gradcheck", "a module holding `gradcheck`, `gradgradcheck` (not `torch.testing`)"),
+    "rt_autograd.testing": (
+        "torch.autograd.gradcheck",
+        "a module holding `gradcheck`, `gradgradcheck` (not `torch.testing`)"),
     "rt_autograd.memory": (RT_EXTRA, "`rt_tensor.memory`: the memory pool's statistics and limits"),
     "rt_autograd.printoptions": (RT_EXTRA, "context manager around `set_printoptions`"),
     "rt_autograd.get_printoptions": (RT_EXTRA, "what `set_printoptions` set"),
     "rt_autograd.device": ("torch.device", "CPU only: any other device type raises RuntimeError"),
-    "rt_autograd.Generator": ("torch.Generator", "Philox4x32-10: same seeding API, other numbers than PyTorch's mt19937"),
-    "rt_autograd.manual_seed": ("torch.manual_seed", "seeds rt's Philox generator: the numbers differ from PyTorch's"),
-    "rt_autograd.get_rng_state": ("torch.get_rng_state", "16 bytes (key and counter), not PyTorch's 5056"),
+    "rt_autograd.Generator": (
+        "torch.Generator",
+        "Philox4x32-10: same seeding API, other numbers than PyTorch's mt19937"),
+    "rt_autograd.manual_seed": (
+        "torch.manual_seed",
+        "seeds rt's Philox generator: the numbers differ from PyTorch's"),
+    "rt_autograd.get_rng_state": (
+        "torch.get_rng_state",
+        "16 bytes (key and counter), not PyTorch's 5056"),
     "rt_autograd.sort": ("torch.sort", "always stable"),
     "rt_autograd.from_dlpack": ("torch.from_dlpack", "CPU tensors; shares memory both ways"),
     # torch.autograd
@@ -92,55 +103,102 @@ SPECIAL = {
     "rt_autograd.autograd.once_differentiable": ("torch.autograd.function.once_differentiable", ""),
     "rt_autograd.autograd.is_grad_enabled": ("torch.is_grad_enabled", ""),
     "rt_autograd.autograd.is_inference_mode_enabled": ("torch.is_inference_mode_enabled", ""),
-    "rt_autograd.autograd.gradcheck": ("torch.autograd.gradcheck", "slow mode only (`fast_mode` accepted)"),
-    "rt_autograd.autograd.gradgradcheck": ("torch.autograd.gradgradcheck", "slow mode only (`fast_mode` accepted)"),
-    "rt_autograd.autograd.graph.AccumulateGrad": (RT_EXTRA, "the `grad_fn` type of a leaf's gradient accumulation (`AccumulateGrad` in PyTorch too, without a public name)"),
-    "rt_autograd.autograd.graph.FunctionNode": ("torch.autograd.function.BackwardCFunction", "the node and `ctx` of an `autograd.Function` application"),
+    "rt_autograd.autograd.gradcheck": (
+        "torch.autograd.gradcheck",
+        "slow mode only (`fast_mode` accepted)"),
+    "rt_autograd.autograd.gradgradcheck": (
+        "torch.autograd.gradgradcheck",
+        "slow mode only (`fast_mode` accepted)"),
+    "rt_autograd.autograd.graph.AccumulateGrad": (
+        RT_EXTRA,
+        "the `grad_fn` type of a leaf's gradient accumulation (`AccumulateGrad` in PyTorch too, "
+        "without a public name)"),
+    "rt_autograd.autograd.graph.FunctionNode": (
+        "torch.autograd.function.BackwardCFunction",
+        "the node and `ctx` of an `autograd.Function` application"),
     "rt_autograd.testing.GradcheckError": ("torch.autograd.gradcheck.GradcheckError", ""),
-    "rt_autograd.testing.gradcheck": ("torch.autograd.gradcheck", "slow mode only (`fast_mode` accepted)"),
-    "rt_autograd.testing.gradgradcheck": ("torch.autograd.gradgradcheck", "slow mode only (`fast_mode` accepted)"),
+    "rt_autograd.testing.gradcheck": (
+        "torch.autograd.gradcheck",
+        "slow mode only (`fast_mode` accepted)"),
+    "rt_autograd.testing.gradgradcheck": (
+        "torch.autograd.gradgradcheck",
+        "slow mode only (`fast_mode` accepted)"),
     # torch.nn
     "rt_nn.data": ("torch.utils.data", "datasets, samplers, DataLoader"),
-    "rt_nn.Embedding": ("torch.nn.Embedding", "`sparse=True` with a weight that needs grad: NotImplementedError"),
-    "rt_nn.MultiheadAttention": ("torch.nn.MultiheadAttention", "no separate fused inference path (same numbers)"),
-    "rt_nn.functional.interpolate": ("torch.nn.functional.interpolate", "modes nearest, nearest-exact, linear, bilinear, area"),
-    "rt_nn.data.DataLoader": ("torch.utils.data.DataLoader", "`num_workers > 0` is accepted and loads in the main process"),
+    "rt_nn.Embedding": (
+        "torch.nn.Embedding",
+        "`sparse=True` with a weight that needs grad: NotImplementedError"),
+    "rt_nn.MultiheadAttention": (
+        "torch.nn.MultiheadAttention",
+        "no separate fused inference path (same numbers)"),
+    "rt_nn.functional.interpolate": (
+        "torch.nn.functional.interpolate",
+        "modes nearest, nearest-exact, linear, bilinear, area"),
+    "rt_nn.data.DataLoader": (
+        "torch.utils.data.DataLoader",
+        "`num_workers > 0` is accepted and loads in the main process"),
     # torch.optim
     "rt_optim.Lion": (RT_EXTRA, "Lion (Chen et al. 2023), not in torch.optim"),
     "rt_optim.LAMB": (RT_EXTRA, "LAMB (You et al. 2020), not in torch.optim"),
-    "rt_optim.OptimizerFactory": (RT_EXTRA, "optimizers by name, suggested hyper-parameters (see OptimizerFactory's suggestions)"),
+    "rt_optim.OptimizerFactory": (
+        RT_EXTRA,
+        "optimizers by name, suggested hyper-parameters (see OptimizerFactory's suggestions)"),
     "rt_optim.LBFGS": ("torch.optim.LBFGS", "`add_param_group` raises ValueError at once"),
     # checkpoints, safetensors, ONNX
-    "rt_import.load": ("torch.load", "`torch.load(f, weights_only=True)`: an allow-list unpickler always; everything loads to CPU"),
+    "rt_import.load": (
+        "torch.load",
+        "`torch.load(f, weights_only=True)`: an allow-list unpickler always; everything loads to "
+        "CPU"),
     "rt_import.save": ("torch.save", "the zip format, read by `torch.load(weights_only=True)`"),
     "rt_import.load_safetensors": ("safetensors.torch.load_file", "memory-mapped"),
     "rt_import.save_safetensors": ("safetensors.torch.save_file", ""),
     "rt_import.load_safetensors_bytes": ("safetensors.torch.load", ""),
     "rt_import.save_safetensors_bytes": ("safetensors.torch.save", ""),
-    "rt_import.load_safetensors_metadata": ("safetensors.safe_open", "`safe_open(path, 'pt').metadata()`"),
-    "rt_import.load_numpy": ("torch.from_numpy", "`torch.from_numpy(numpy.load(path))`, without pickles; `.npz` gives a dict"),
-    "rt_import.export_onnx": ("torch.onnx.export", "traces rt ops; `verify=True` checks the graph against the module"),
+    "rt_import.load_safetensors_metadata": (
+        "safetensors.safe_open",
+        "`safe_open(path, 'pt').metadata()`"),
+    "rt_import.load_numpy": (
+        "torch.from_numpy",
+        "`torch.from_numpy(numpy.load(path))`, without pickles; `.npz` gives a dict"),
+    "rt_import.export_onnx": (
+        "torch.onnx.export",
+        "traces rt ops; `verify=True` checks the graph against the module"),
     "rt_import.OnnxExportError": ("torch.onnx.errors.OnnxExporterError", "a RuntimeError"),
-    "rt_import.load_onnx": (RT_EXTRA, "what `onnx2torch.convert` does (a separate project): an `rt_nn.Module` that trains"),
-    "rt_import.OnnxModule": ("torch.fx.GraphModule", "the module `load_onnx` returns (onnx2torch returns a GraphModule)"),
+    "rt_import.load_onnx": (
+        RT_EXTRA,
+        "what `onnx2torch.convert` does (a separate project): an `rt_nn.Module` that trains"),
+    "rt_import.OnnxModule": (
+        "torch.fx.GraphModule",
+        "the module `load_onnx` returns (onnx2torch returns a GraphModule)"),
     "rt_import.FormatError": (RT_EXTRA, "a ValueError: truncated, corrupt or unsupported files"),
-    "rt_import.UnsafeCheckpointError": ("pickle.UnpicklingError", "a subclass: what `torch.load(weights_only=True)` raises for a global outside its allow-list"),
-    "rt_import.UnsupportedOperatorError": (RT_EXTRA, "a RuntimeError listing every ONNX operator without a converter"),
+    "rt_import.UnsafeCheckpointError": (
+        "pickle.UnpicklingError",
+        "a subclass: what `torch.load(weights_only=True)` raises for a global outside its allow-"
+        "list"),
+    "rt_import.UnsupportedOperatorError": (
+        RT_EXTRA,
+        "a RuntimeError listing every ONNX operator without a converter"),
     "rt_import.detect_format": (RT_EXTRA, "a file's format from its content"),
     "rt_import.FORMATS": (RT_EXTRA, "the format table behind the Formats page"),
     "rt_import.formats_markdown": (RT_EXTRA, "renders the Formats page"),
     "rt_import.PRETRAINED": (RT_EXTRA, "registered pretrained models"),
     "rt_import.register_pretrained": (RT_EXTRA, "add a model to PRETRAINED"),
-    "rt_import.load_pretrained": ("torch.hub.load_state_dict_from_url", "never downloads: loads from the cache after checking the sha256"),
+    "rt_import.load_pretrained": (
+        "torch.hub.load_state_dict_from_url",
+        "never downloads: loads from the cache after checking the sha256"),
     "rt_import.pretrained_path": (RT_EXTRA, "where `load_pretrained` looks"),
     "rt_import.onnx.OnnxModule": ("torch.fx.GraphModule", "the module `load_onnx` returns"),
     "rt_import.onnx.load_onnx": (RT_EXTRA, "what `onnx2torch.convert` does"),
-    "rt_import.onnx.converter": (RT_EXTRA, "register an ONNX converter (see Adding an ONNX operator)"),
+    "rt_import.onnx.converter": (
+        RT_EXTRA,
+        "register an ONNX converter (see Adding an ONNX operator)"),
     "rt_import.onnx.lookup": (RT_EXTRA, "the converter for an op type at an opset"),
     "rt_import.onnx.registered": (RT_EXTRA, "every registered converter"),
     "rt_import.onnx.RtBackend": (RT_EXTRA, "an `onnx.backend` backend (for ONNX's backend tests)"),
     # memory pool
-    "rt_tensor.memory.stats": ("torch.cuda.memory_stats", "for the CPU pool: in use, cached, peak, hits, misses"),
+    "rt_tensor.memory.stats": (
+        "torch.cuda.memory_stats",
+        "for the CPU pool: in use, cached, peak, hits, misses"),
     "rt_tensor.memory.empty_cache": ("torch.cuda.empty_cache", "for the CPU pool"),
     "rt_tensor.memory.reset_peak_stats": ("torch.cuda.reset_peak_memory_stats", "for the CPU pool"),
     "rt_tensor.memory.set_cache_limit": (RT_EXTRA, "bytes the pool may keep cached"),

@@ -5,7 +5,7 @@ docstrings of the installed packages (the rt-* packages must be importable: `mak
 installs them editable into .venv, the tox env `docs` from the wheelhouse). The build runs
 with -W: any warning fails it.
 
-Two things here are rt's own:
+What is rt's own here:
 
 - Docstrings are written for people reading them in a terminal or an editor. Most are valid
   reStructuredText, but not all (a ``*args`` or ``|x|`` in running text is RST markup that
@@ -18,6 +18,9 @@ Two things here are rt's own:
 - "Migrating from PyTorch" carries the complete PyTorch -> rt name mapping, generated at
   build time from each package's ``__all__`` by ``_gen_api_mapping.py`` (the ``rt-api-mapping``
   directive below), so the table never goes stale.
+- ``rt-module-data`` documents the values of a module's ``__all__`` (dtypes, tables) that
+  autodoc leaves out, and ``_ClassWithoutCanonical`` keeps a class re-exported under several
+  public names from being a duplicate description (see each for why).
 """
 import builtins
 import importlib
@@ -123,7 +126,8 @@ def _present_docstring(app, what, name, obj, options, lines):
     """autodoc-process-docstring: keep RST docstrings, show the others verbatim."""
     if not lines:
         return
-    if _SIGNATURE_LINE.match(lines[0]) and "``" not in lines[0] and (len(lines) == 1 or not lines[1].strip()):
+    alone_on_its_line = len(lines) == 1 or not lines[1].strip()
+    if _SIGNATURE_LINE.match(lines[0]) and "``" not in lines[0] and alone_on_its_line:
         lines[0] = f"``{lines[0]}``"     # the alias's signature, as code
     problems = _rst_problems("\n".join(lines), app.env)
     if not problems:

@@ -130,7 +130,8 @@ def test_cython_functions_are_in_the_api_reference(built_site):
     # add(input, other, *, alpha=1, out=None): the signature from the docstring's first line
     entry = text[text.index('id="rt_tensor.add"'):]
     entry = entry[:entry.index("</dt>")]
-    assert [p for p in ("input", "other", "alpha", "out") if f'<span class="pre">{p}</span>' not in entry] == []
+    assert [p for p in ("input", "other", "alpha", "out")
+            if f'<span class="pre">{p}</span>' not in entry] == []
 
 
 def test_the_mapping_page_names_every_public_name(built_site):
@@ -224,7 +225,8 @@ def test_getting_started_examples_print_what_the_page_says(docs_dir, code_blocks
         for claim, printed in zip(claims, out):
             if claim is None or claim.startswith("about"):
                 continue
-            assert printed == claim, f"block at line {line}: printed {printed!r}, page says {claim!r}"
+            assert printed == claim, \
+                f"block at line {line}: printed {printed!r}, the page says {claim!r}"
         outputs.append(out)
     # the numbers, against numpy
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
