@@ -207,6 +207,68 @@ def test_the_readme_commands_come_first(root_dir):
     assert text.index("make demo") < text.index("## The packages")
 
 
+def _declared(root_dir):
+    """package -> the distribution names its pyproject.toml declares as dependencies."""
+    import tomllib
+    out = {}
+    for package in PACKAGES:
+        dist = package.replace("_", "-")
+        data = tomllib.loads((root_dir / "packages" / dist / "pyproject.toml").read_text())
+        out[dist] = {re.match(r"[A-Za-z0-9._-]+", req).group(0).lower()
+                     for req in data["project"]["dependencies"]}
+    return out
+
+
+def _table(markdown, header):
+    """The rows of the Markdown table whose header row starts with ``header``, as lists of
+    cells."""
+    lines = markdown[markdown.index(header):].splitlines()
+    rows = []
+    for line in lines[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def _names(cell):
+    """The package names in a table cell, parenthesised remarks and backticks left out."""
+    return {n for n in re.split(r"[,\s]+", re.sub(r"\(.*?\)", "", cell).replace("`", "")) if n}
+
+
+def test_the_readme_package_table_matches_the_pyprojects(root_dir):
+    rows = _table((root_dir / "README.md").read_text(encoding="utf-8"), "| package | import |")
+    declared = _declared(root_dir)
+    assert [row[0].strip("`") for row in rows] == list(declared)
+    for dist, import_cell, _, depends in rows:
+        dist = dist.strip("`")
+        assert _names(depends) == declared[dist], dist
+        module = re.match(r"`import (\w+)", import_cell).group(1)
+        assert module == dist.replace("-", "_") and importlib.import_module(module)
+
+
+def test_getting_started_install_table_matches_the_pyprojects(root_dir, docs_dir):
+    rows = _table((docs_dir / "getting-started.md").read_text(encoding="utf-8"),
+                  "| package | the rt packages it brings |")
+    declared = _declared(root_dir)
+
+    def closure(dist):
+        rt_deps, external, todo = set(), set(), [dist]
+        while todo:
+            for dep in declared[todo.pop()]:
+                if dep.startswith("rt-"):
+                    if dep not in rt_deps:
+                        rt_deps.add(dep)
+                        todo.append(dep)
+                else:
+                    external.add(dep)
+        return rt_deps, external
+
+    assert [row[0] for row in rows] == list(declared)
+    for dist, brings, external in rows:
+        assert (_names(brings), _names(external)) == closure(dist), dist
+
+
 # --- Getting started -----------------------------------------------------------------------
 def _printed_claims(code):
     """The comment after each ``print(...)`` line: what the page says it prints."""
