@@ -128,6 +128,36 @@ def equivalence_adam_gradient_as_bucket_view():
 
 
 @check
+def gradient_as_bucket_view_with_zero_grad_in_place():
+    # zero_grad(set_to_none=False) zeroes the bucket views in place; later backwards
+    # accumulate into them
+    model = mlp(4, hidden=16)
+    ddp = DDP(model, gradient_as_bucket_view=True, bucket_cap_mb=0.01)
+    reference = mlp(4, hidden=16)
+    opt = optim.SGD(ddp.parameters(), lr=0.1, momentum=0.5)
+    ref_opt = optim.SGD(reference.parameters(), lr=0.1, momentum=0.5)
+    x, y = data(5 * 16, seed=8)
+    for i in range(5):
+        s = slice(16 * i, 16 * (i + 1))
+        half = slice(16 * i + 8 * RANK, 16 * i + 8 * (RANK + 1))
+        opt.zero_grad(set_to_none=False)
+        F.mse_loss(ddp(x[half]), y[half]).backward()
+        opt.step()
+        ref_opt.zero_grad(set_to_none=False)
+        F.mse_loss(reference(x[s]), y[s]).backward()
+        ref_opt.step()
+    close(arrays(model), arrays(reference), what="bucket views zeroed in place")
+
+
+@check
+def init_sync_false_keeps_each_ranks_parameters():
+    model = mlp(20 + RANK, hidden=8)
+    before = arrays(model)
+    DDP(model, init_sync=False)
+    close(arrays(model), before, rtol=0, atol=0)
+
+
+@check
 def gradients_are_averaged_during_backward():
     # after loss.backward() (no optimizer), the gradient is the full-batch gradient
     model = mlp(7)
@@ -435,6 +465,8 @@ def outcome():
 
 CHECK_NAMES = ["equivalence_sgd", "equivalence_momentum_several_buckets",
                "equivalence_adam_gradient_as_bucket_view",
+               "gradient_as_bucket_view_with_zero_grad_in_place",
+               "init_sync_false_keeps_each_ranks_parameters",
                "gradients_are_averaged_during_backward", "buffers_broadcast_from_rank_0",
                "no_sync_accumulates_locally_then_averages", "find_unused_parameters",
                "unused_parameter_without_find_unused_raises_at_next_forward",

@@ -154,3 +154,32 @@ def test_dataloader_refuses_shuffle_with_a_sampler():
     ds = TensorDataset(rt.arange(4))
     with pytest.raises(ValueError, match="sampler option is mutually exclusive with shuffle"):
         DataLoader(ds, sampler=DistributedSampler(ds, num_replicas=2, rank=0), shuffle=True)
+
+
+# ---- the defaults come from the process group --------------------------------------------
+
+def test_without_a_process_group_the_defaults_raise_torchs_error():
+    from rt_distributed import is_initialized
+    assert not is_initialized()
+    with pytest.raises(ValueError, match="Default process group has not been initialized, "
+                                         "please make sure to call init_process_group."):
+        DistributedSampler(Range(4))
+    # given explicitly, no process group is needed
+    assert len(DistributedSampler(Range(4), num_replicas=2, rank=0)) == 2
+
+
+def test_num_replicas_and_rank_default_to_the_world_on_2_processes():
+    from conftest import run_mpi
+    code = """
+import datetime
+import rt_distributed as dist
+from rt_distributed import DistributedSampler
+dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=30))
+s = DistributedSampler(list(range(7)), shuffle=False)
+print("RANK", dist.get_rank(), s.num_replicas, s.rank, list(s), flush=True)
+dist.destroy_process_group()
+"""
+    proc = run_mpi(code, n=2, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = sorted(line for line in proc.stdout.splitlines() if line.startswith("RANK"))
+    assert lines == ["RANK 0 2 0 [0, 2, 4, 6]", "RANK 1 2 1 [1, 3, 5, 0]"]

@@ -138,8 +138,8 @@ class DistributedDataParallel(Module):
         broadcast_buffers: re-broadcast the buffers (e.g. BatchNorm running statistics)
             from rank 0 before each forward (default True); False keeps them per rank after
             the initial broadcast.
-        init_sync: broadcast parameters and buffers from rank 0 at construction (default
-            True; the model check across ranks still runs).
+        init_sync: check that every rank holds the same parameters and broadcast
+            parameters and buffers from rank 0 at construction (default True).
         process_group: None (the default group; the only one rt_distributed has).
         bucket_cap_mb: bucket size in MiB (default 25, with a 1 MiB first bucket).
         find_unused_parameters: find, after each forward, the parameters its output does not
@@ -213,8 +213,8 @@ class DistributedDataParallel(Module):
         # the parameters the reducer handles: those that require grad
         self._params = [p for _, p in named if p.requires_grad]
         self._param_names = [n for n, p in named if p.requires_grad]
-        self._verify_params_across_processes([p for _, p in named])
         if init_sync:
+            self._verify_params_across_processes([p for _, p in named])
             with rt.no_grad():
                 self._broadcast_coalesced([p for _, p in named] + self._module_buffers()
                                           if self.broadcast_buffers
