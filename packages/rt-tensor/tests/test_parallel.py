@@ -96,3 +96,28 @@ def test_more_threads_than_allowed_cpus_still_computes():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("shape", [(32, 512, 64), (512, 64, 32), (300, 300, 300),
+                                   (1000, 200, 50)])
+def test_a_split_product_gives_the_same_bits_while_the_pool_backs_off(shape):
+    # under contention the pool runs jobs serially for a while ("back-off"); a GEMM split
+    # into row/column blocks must keep its block boundaries then (BLAS edge paths depend on
+    # them), or one seed gives two results on a busy machine
+    from rt_tensor import _parallel
+    m, k, n = shape
+    rng = np.random.default_rng(0)
+    a = rtt.from_numpy(rng.standard_normal((m, k)).astype(np.float32))
+    b = rtt.from_numpy(rng.standard_normal((k, n)).astype(np.float32))
+    before = rtt.get_num_threads()
+    try:
+        rtt.set_num_threads(2)
+        normal = rtt.matmul(a, b).numpy()
+        _parallel._pool_force_backoff(1000)
+        backing_off = rtt.matmul(a, b).numpy()
+    finally:
+        _parallel._pool_force_backoff(0)
+        rtt.set_num_threads(before)
+    np.testing.assert_array_equal(backing_off, normal)
+    np.testing.assert_allclose(normal, a.numpy().astype(np.float64) @ b.numpy(), rtol=1e-4,
+                               atol=1e-4)

@@ -30,7 +30,7 @@ from rt_tensor._dtype cimport dtype, dtype_of, ITEMSIZE, category, promote_types
 from rt_tensor._tensor cimport (Tensor, new_tensor, make_view, contiguous_tensor, copy_into,
                                 contiguous_strides, shape_numel, wrap_dim, resize_out)
 from rt_tensor._memory cimport new_storage
-from rt_tensor._parallel cimport parallel_for, num_threads
+from rt_tensor._parallel cimport parallel_for, configured_threads
 
 cdef extern from "rt_blas.h" nogil:
     enum:
@@ -140,6 +140,8 @@ cdef struct Plan:
     double alpha[2]
     double beta[2]
     bint split_rows        # when splitting one product: rows (True) or columns
+    index_t block          # ... in blocks of this many rows (columns); the last may be short
+    index_t dim            # rows (columns) in all
 
 
 cdef inline bint _is_blas(int dt) noexcept nogil:
@@ -256,18 +258,23 @@ cdef void _gemm_block(Plan* p, index_t batch, index_t i0, index_t i1, index_t j0
                b, <int>p.ldb, p.beta, c, <int>p.ldc)
 
 
-cdef void _task_rows(void* ctx, index_t begin, index_t end) noexcept nogil:
+cdef void _task_blocks(void* ctx, index_t begin, index_t end) noexcept nogil:
+    """Blocks [begin, end) of rows (or columns), one BLAS call per block: the block
+    boundaries are fixed by the plan, never by how the pool hands out the range (a serial
+    fallback gets the whole range), and BLAS edge paths depend on them, so a product gives
+    the same bits from run to run at a given thread count."""
     cdef Plan* p = <Plan*>ctx
-    cdef index_t bt
-    for bt in range(p.nbatch):
-        _gemm_block(p, bt, begin, end, 0, p.n)
-
-
-cdef void _task_cols(void* ctx, index_t begin, index_t end) noexcept nogil:
-    cdef Plan* p = <Plan*>ctx
-    cdef index_t bt
-    for bt in range(p.nbatch):
-        _gemm_block(p, bt, 0, p.m, begin, end)
+    cdef index_t bt, blk, lo, hi
+    for blk in range(begin, end):
+        lo = blk * p.block
+        hi = lo + p.block
+        if hi > p.dim:
+            hi = p.dim
+        for bt in range(p.nbatch):
+            if p.split_rows:
+                _gemm_block(p, bt, lo, hi, 0, p.n)
+            else:
+                _gemm_block(p, bt, 0, p.m, lo, hi)
 
 
 cdef void _task_batches(void* ctx, index_t begin, index_t end) noexcept nogil:
@@ -303,7 +310,9 @@ def _gemm_tuning(serial_macs=None, min_block=None, max_block=None):
 
 cdef void _run_plan(Plan* p) noexcept nogil:
     cdef index_t macs = p.m * p.n * p.k
-    cdef int nt = num_threads()
+    # the configured count, not num_threads(): while the pool backs off the plan stays the
+    # same (parallel_for then runs its blocks serially), so the result's bits do too
+    cdef int nt = configured_threads()
     cdef index_t dim, grain, per
     if p.nbatch <= 0 or p.m <= 0 or p.n <= 0:
         return
@@ -331,10 +340,9 @@ cdef void _run_plan(Plan* p) noexcept nogil:
     if grain < 1 or grain < MIN_BLOCK // 4:
         _task_batches(p, 0, p.nbatch)
         return
-    if p.split_rows:
-        parallel_for(dim, grain, _task_rows, p)
-    else:
-        parallel_for(dim, grain, _task_cols, p)
+    p.dim = dim
+    p.block = grain
+    parallel_for((dim + grain - 1) // grain, 1, _task_blocks, p)
 
 
 # ---------------------------------------------------------------------------------------

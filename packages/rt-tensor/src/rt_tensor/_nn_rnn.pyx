@@ -29,7 +29,7 @@ include "build_stamp.pxi"
 from libc.string cimport memcpy, memset
 from rt_tensor._types cimport *
 from rt_tensor._tensor cimport Tensor, new_tensor
-from rt_tensor._parallel cimport parallel_for, num_threads
+from rt_tensor._parallel cimport parallel_for, configured_threads
 
 cdef extern from "rt_blas.h" nogil:
     enum:
@@ -557,7 +557,8 @@ cdef inline index_t _step(Seq* s, index_t k) noexcept nogil:
 
 
 cdef inline index_t _grain(index_t B) noexcept nogil:
-    cdef index_t nt = num_threads()
+    # the configured count: the batch split decides BLAS block shapes, hence the bits
+    cdef index_t nt = configured_threads()
     if nt < 1:
         nt = 1
     return (B + nt - 1) // nt

@@ -8,6 +8,9 @@ cdef void parallel_for(index_t n, index_t grain, task_fn fn, void* ctx) noexcept
 # Threads a kernel should plan its split for now (1 while the pool backs off because its
 # workers found no CPU time); set_num_threads' value otherwise.
 cdef int num_threads() noexcept nogil
+# set_num_threads' value, always: for kernels whose results depend on their split (a GEMM
+# split into row blocks), so the bits depend only on the setting, never on the back-off.
+cdef int configured_threads() noexcept nogil
 
 # Work below this many elements runs on the calling thread: a parallel region costs
 # about 1-2 µs (BUILD-NOTES.md).

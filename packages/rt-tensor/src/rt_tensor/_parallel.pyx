@@ -15,6 +15,7 @@ cdef extern from "rt_parallel.h" nogil:
     int rt_default_threads()
     ctypedef struct rt_pool_t:
         index_t stat_split, stat_alone_asleep, stat_alone_awake, stat_backoff, stat_moved
+        int backoff_left
     rt_pool_t rt_pool
 
 
@@ -25,6 +26,10 @@ cdef void parallel_for(index_t n, index_t grain, task_fn fn, void* ctx) noexcept
 cdef int num_threads() noexcept nogil:
     # what a kernel should plan for now: 1 while the pool backs off (see rt_parallel.h)
     return rt_effective_threads()
+
+
+cdef int configured_threads() noexcept nogil:
+    return rt_get_num_threads()
 
 
 def set_num_threads(int n):
@@ -51,6 +56,12 @@ def _pool_stats():
     return {"split": rt_pool.stat_split, "alone_asleep": rt_pool.stat_alone_asleep,
             "alone_awake": rt_pool.stat_alone_awake, "backoff": rt_pool.stat_backoff,
             "moved": rt_pool.stat_moved}
+
+
+def _pool_force_backoff(int jobs):
+    """For tests: make the next ``jobs`` parallel jobs run serially, as the pool does when its
+    workers found no CPU time (the state that is otherwise reached only under contention)."""
+    rt_pool.backoff_left = max(0, jobs)
 
 
 def _initial_threads():
