@@ -47,8 +47,6 @@ def built_site(tmp_path_factory):
     a temporary directory: (returncode, stdout + stderr, output directory)."""
     pytest.importorskip("sphinx", reason="Sphinx is not installed: the site build is checked "
                                           "in tox env `docs` (requirements/docs.txt)")
-    pytest.importorskip("myst_parser", reason="myst-parser is not installed: the site build is "
-                                              "checked in tox env `docs` (requirements/docs.txt)")
     out = tmp_path_factory.mktemp("html")
     proc = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
