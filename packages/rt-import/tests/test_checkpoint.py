@@ -855,3 +855,17 @@ def test_a_corrupt_large_storage_is_caught_by_the_crc_checked_on_a_worker(tmp_pa
     with pytest.raises(FormatError, match=f"archive/data/{which}: CRC-32 mismatch"):
         rt_import.load(bad)
     assert threading.active_count() == threads_before        # the workers are shut down
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_saved_files_get_the_mode_open_would_give(tmp_path, umask):
+    # the temporary file behind the atomic write is created 0600; the published file must
+    # have 0666 less the umask, as torch.save's (and export_onnx's, save_safetensors')
+    previous = os.umask(umask)
+    try:
+        rt_import.save({"a": rt.ones(2)}, tmp_path / "c.pt")
+        rt_import.save_safetensors({"a": rt.ones(2)}, tmp_path / "c.safetensors")
+    finally:
+        os.umask(previous)
+    for name in ("c.pt", "c.safetensors"):
+        assert oct(os.stat(tmp_path / name).st_mode & 0o777) == oct(0o666 & ~umask)
