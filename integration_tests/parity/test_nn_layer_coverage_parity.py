@@ -301,6 +301,20 @@ def _functional_parity(name, fn, shape, dtype="float64", n_out=1, exact_out=()):
 
 
 FUNCTIONALS = [
+    ("hardshrink", lambda F, L, x: F.hardshrink(x, 0.4), (3, 5), 1, ()),
+    ("hardsigmoid", lambda F, L, x: F.hardsigmoid(x * 4), (3, 5), 1, ()),
+    ("relu6", lambda F, L, x: F.relu6(x * 5), (3, 5), 1, ()),
+    ("rrelu-eval", lambda F, L, x: F.rrelu(x, 0.1, 0.3, training=False), (3, 5), 1, ()),
+    ("tanhshrink", lambda F, L, x: F.tanhshrink(x), (3, 5), 1, ()),
+    ("pad-constant", lambda F, L, x: F.pad(x, (1, 2, 0, 1), value=-0.5), (2, 3, 4), 1, ()),
+    ("pad-constant-crop", lambda F, L, x: F.pad(x, (-1, 2)), (2, 5), 1, ()),
+    ("pad-reflect", lambda F, L, x: F.pad(x, (2, 1, 1, 2), mode="reflect"), (2, 2, 4, 5),
+     1, ()),
+    ("pad-replicate", lambda F, L, x: F.pad(x, (3, 0), mode="replicate"), (2, 3, 4), 1, ()),
+    ("pad-circular", lambda F, L, x: F.pad(x, (1, 1, 2, 0), mode="circular"), (1, 2, 3, 4),
+     1, ()),
+    ("pad-reflect-3d", lambda F, L, x: F.pad(x, (1, 1, 1, 0, 0, 1), mode="reflect"),
+     (1, 2, 3, 3, 3), 1, ()),
     ("max_pool1d_with_indices", lambda F, L, x: F.max_pool1d_with_indices(x, 3, 2, 1),
      (2, 3, 9), 2, (1,)),
     ("max_pool1d_with_indices-dil-ceil",

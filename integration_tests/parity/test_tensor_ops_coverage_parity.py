@@ -116,6 +116,23 @@ CASES = [
     ("isfinite", lambda L, x: L.isfinite(x), [SPECIAL]),
     ("negative", lambda L, x: L.negative(x), ["i:5"]),
     ("positive", lambda L, x: L.positive(x), ["f:5"]),
+    ("frac", lambda L, x: L.frac(x * 3), ["f:6"]),
+    ("isinf", lambda L, x: L.isinf(x), [SPECIAL]),
+    ("isnan", lambda L, x: L.isnan(x), [SPECIAL]),
+    ("isneginf", lambda L, x: L.isneginf(x), [SPECIAL]),
+    ("isposinf", lambda L, x: L.isposinf(x), [SPECIAL]),
+    ("nan_to_num", lambda L, x: L.nan_to_num(x), [SPECIAL]),
+    ("nan_to_num-values", lambda L, x: L.nan_to_num(x, nan=0.5, posinf=9.0, neginf=-9.0),
+     [SPECIAL]),
+    ("float_power", lambda L, x, y: L.float_power(x, y), ["p:4", "i:4"]),
+    ("float_power-int", lambda L, x: L.float_power(x, 2), ["i:5"]),
+    ("bitwise_not", lambda L, x: L.bitwise_not(x), ["i:6"]),
+    ("bitwise_not-bool", lambda L, x: L.bitwise_not(x), ["b:6"]),
+    ("complex", lambda L, x, y: L.complex(x, y), ["f:4", "f:4"]),
+    ("conj", lambda L, x: L.conj(x), ["c:4"]),
+    ("conj-real", lambda L, x: L.conj(x), ["f:4"]),
+    ("is_floating_point", lambda L, x, y: (L.is_floating_point(x), L.is_floating_point(y)),
+     ["f:2", "i:2"]),
     # arithmetic aliases and pow
     ("divide-floor", lambda L, x, y: L.divide(x, y, rounding_mode="floor"), ["f:4", "p:4"]),
     ("divide-trunc-int", lambda L, x, y: L.divide(x, y + 1, rounding_mode="trunc"),
@@ -129,6 +146,8 @@ CASES = [
     ("fmax-nan", lambda L, x, y: L.fmax(x, y), [SPECIAL, SPECIAL[::-1]]),
     ("fmin-nan", lambda L, x, y: L.fmin(x, y), [SPECIAL, SPECIAL[::-1]]),
     ("clamp_max", lambda L, x: L.clamp_max(x, 0.3), ["f:3,4"]),
+    ("clip", lambda L, x, lo: L.clip(x, min=lo, max=lo + 0.5), ["f:3,4", "u:4"]),
+    ("clip-int", lambda L, x: L.clip(x, -2, 3), ["i:8"]),
     # comparisons and logic
     ("eq", lambda L, x, y: L.eq(x, y), ["i:3,4", "i:4"]),
     ("ne", lambda L, x, y: L.ne(x, y), ["i:3,4", "i:4"]),
@@ -139,6 +158,7 @@ CASES = [
     ("greater_equal", lambda L, x, y: L.greater_equal(x, y), ["i:6", "f:6"]),
     ("le", lambda L, x, y: L.le(x, y), ["f:6", "f:6"]),
     ("less", lambda L, x, y: L.less(x, y), ["i:6", "i:6"]),
+    ("lt", lambda L, x, y: L.lt(x, y), ["f:3,4", "i:4"]),
     ("less_equal", lambda L, x: L.less_equal(x, 1), ["i:6"]),
     ("logical_and", lambda L, x, y: L.logical_and(x, y), ["b:3,4", "i:4"]),
     ("logical_or", lambda L, x, y: L.logical_or(x, y), ["b:6", "b:6"]),
@@ -154,6 +174,12 @@ CASES = [
     ("is_tensor", lambda L, x: (L.is_tensor(x), L.is_tensor(1.0)), ["f:2"]),
     # reductions and scans
     ("aminmax", lambda L, x: L.aminmax(x, dim=1), ["f:3,4"]),
+    ("amin", lambda L, x: L.amin(x, dim=(0, 2)), ["f:2,3,4"]),
+    ("argmin", lambda L, x: L.argmin(x, dim=1, keepdim=True), ["i:3,5"]),
+    ("argsort-stable", lambda L, x: L.argsort(x, dim=1, stable=True), ["i:3,6"]),
+    ("argsort-descending", lambda L, x: L.argsort(x, descending=True), ["f:7"]),
+    ("std_mean", lambda L, x: L.std_mean(x, dim=1), ["f:3,5"]),
+    ("var_mean", lambda L, x: L.var_mean(x, dim=0, correction=0, keepdim=True), ["f:4,3"]),
     ("aminmax-all", lambda L, x: L.aminmax(x), ["i:3,4"]),
     ("count_nonzero", lambda L, x: L.count_nonzero(x, dim=0), ["n:4,3"]),
     ("count_nonzero-dims", lambda L, x: L.count_nonzero(x, dim=(0, 2)), ["n:2,3,4"]),
@@ -183,6 +209,8 @@ CASES = [
      ["f:3,4", "f:2,3,5", "f:2,5,4"]),
     ("addmv", lambda L, v, m, x: L.addmv(v, m, x, alpha=-1.0), ["f:3", "f:3,4", "f:4"]),
     ("mv", lambda L, m, x: L.mv(m, x), ["f:3,4", "f:4"]),
+    ("baddbmm", lambda L, m, a, b: L.baddbmm(m, a, b, beta=0.25, alpha=-1.5),
+     ["f:2,3,4", "f:2,3,5", "f:2,5,4"]),
     ("dot", lambda L, x, y: L.dot(x, y), ["f:5", "f:5"]),
     ("dot-int", lambda L, x, y: L.dot(x, y), ["i:5", "i:5"]),
     ("vdot-complex", lambda L, x, y: L.vdot(x, y), ["c:4", "c:4"]),
@@ -205,6 +233,11 @@ CASES = [
     ("frombuffer", lambda L: L.frombuffer(bytearray(np.arange(4, dtype=np.int16).tobytes()),
                                           dtype=L.int16), []),
     ("diagflat", lambda L, x: L.diagflat(x, offset=1), ["f:2,2"]),
+    ("diag-vector", lambda L, x: L.diag(x, -1), ["f:3"]),
+    ("diag-matrix", lambda L, x: L.diag(x, 1), ["f:3,4"]),
+    ("empty_like", lambda L, x: (L.empty_like(x).shape, L.empty_like(x, dtype=L.int16).dtype
+                                 == L.int16), ["f:2,3"]),
+    ("from_dlpack-numpy", lambda L, x: L.from_dlpack(x.numpy()[:, ::2]), ["f:3,4"]),
     ("diag_embed", lambda L, x: L.diag_embed(x, offset=-1), ["f:2,3"]),
     ("atleast_1d", lambda L, x: L.atleast_1d(x), [np.array(3.0)]),
     ("atleast_2d", lambda L, x, y: L.atleast_2d(x, y), [np.array(3.0), "f:4"]),
@@ -224,6 +257,13 @@ CASES = [
     ("tensor_split-sections", lambda L, x: L.tensor_split(x, 3, dim=1), ["f:2,7"]),
     ("tensor_split-indices", lambda L, x: L.tensor_split(x, [1, 4]), ["f:6"]),
     ("moveaxis", lambda L, x: L.moveaxis(x, [0, 1], [2, 0]), ["f:2,3,4"]),
+    ("movedim", lambda L, x: L.movedim(x, 2, 0), ["f:2,3,4"]),
+    ("select", lambda L, x: L.select(x, 1, -1), ["f:2,3,4"]),
+    ("unflatten", lambda L, x: L.unflatten(x, 1, (2, -1)), ["f:3,6"]),
+    ("as_strided", lambda L, x: L.as_strided(x, (3, 2), (1, 3), 2), ["f:12"]),
+    ("take_along_dim", lambda L, x: L.take_along_dim(x, L.argsort(x, dim=1), dim=1),
+     ["f:3,4"]),
+    ("take_along_dim-flat", lambda L, x: L.take_along_dim(x, L.tensor([0, 11, 3])), ["f:3,4"]),
     ("swapaxes", lambda L, x: L.swapaxes(x, 0, 2), ["f:2,3,4"]),
     ("swapdims", lambda L, x: L.swapdims(x, -1, 1), ["f:2,3,4"]),
     ("fliplr", lambda L, x: L.fliplr(x), ["f:3,4"]),
@@ -309,6 +349,55 @@ def test_op_matches_pytorch(name, fn, specs):
     _compare(got, want)
 
 
+@pytest.mark.parametrize("args,kwargs", [((1, 4, 0.5), {}), ((0, 6, 2), {"dtype": "int64"}),
+                                         ((3, -1, -1.5), {})])
+def test_deprecated_range_includes_its_end_and_warns_like_torch(args, kwargs):
+    results = []
+    for L in (torch, rt):
+        kw = {k: getattr(L, v) for k, v in kwargs.items()}
+        with pytest.warns(UserWarning) as record:
+            out = L.range(*args, **kw)
+        results.append((out, [str(w.message) for w in record]))
+    (want, t_msgs), (got, r_msgs) = results
+    _compare(got, want)
+    assert r_msgs == t_msgs
+
+
+@pytest.mark.parametrize("L", [torch, rt], ids=["torch", "rt"])
+def test_default_dtype_governs_factories_like_torch(L):
+    assert L.get_default_dtype() == L.float32
+    try:
+        L.set_default_dtype(L.float64)
+        got = [_dtype_name(t.dtype) for t in (L.tensor([1.5]), L.zeros(2), L.arange(0.0, 1.0),
+                                               L.tensor([1 + 1j]), L.tensor([1]),
+                                               L.linspace(0, 1, 3), L.full((1,), 2.5))]
+        assert got == ["float64", "float64", "float64", "complex128", "int64", "float64",
+                       "float64"]
+        assert L.get_default_dtype() == L.float64
+        with pytest.raises(TypeError):
+            L.set_default_dtype(L.int32)                # only floating types
+    finally:
+        L.set_default_dtype(L.float32)
+    assert _dtype_name(L.tensor([1.5]).dtype) == "float32"
+
+
+@pytest.mark.parametrize("L", [torch, rt], ids=["torch", "rt"])
+def test_grad_mode_queries_like_torch(L):
+    seen = [L.is_grad_enabled(), L.is_inference_mode_enabled()]
+    with L.no_grad():
+        seen += [L.is_grad_enabled(), L.is_inference_mode_enabled()]
+        with L.enable_grad():
+            seen.append(L.is_grad_enabled())
+    with L.inference_mode():
+        seen += [L.is_grad_enabled(), L.is_inference_mode_enabled()]
+        with L.inference_mode(False):
+            seen.append(L.is_inference_mode_enabled())
+    with L.set_grad_enabled(False):
+        seen.append(L.is_grad_enabled())
+    seen.append(L.is_grad_enabled())
+    assert seen == [True, False, False, False, True, False, True, False, False, True]
+
+
 # -- random functions: same dtype, shape and support; moments within 5 standard errors ----------
 def _moments_close(sample, mean, var, n):
     assert abs(sample.mean() - mean) < 5 * math.sqrt(var / n) + 1e-12, (sample.mean(), mean)
@@ -335,6 +424,11 @@ def test_random_functions_follow_their_distributions(L):
     assert freq[1] == 0 and abs(freq[0] - 0.25) < 0.01
     without = L.multinomial(L.tensor([[1.0, 2.0, 3.0, 4.0]]), 4)
     assert sorted(without.numpy()[0].tolist()) == [0, 1, 2, 3]    # a permutation, no repeats
+    u = L.rand(n, dtype=L.float64)
+    _moments_close(u.numpy(), 0.5, 1 / 12, n)
+    g = L.randn_like(u)
+    assert _dtype_name(g.dtype) == "float64"
+    _moments_close(g.numpy(), 0.0, 1.0, n)
     ref = L.zeros(3, 4, dtype=L.float64)
     r = L.rand_like(ref)
     assert _dtype_name(r.dtype) == "float64" and tuple(r.shape) == (3, 4)
