@@ -6,8 +6,8 @@ exceptions are listed below with the reason.
 
 How a name counts as exercised: each ``test_*.py`` here that compares ops against torch
 (``NOT_OP_PARITY`` lists the format, DLPack and ONNX-graph suites, which do not count), and
-``models.py``, which the training runs import, is parsed with ``ast``; a name is exercised in a module when it is
-used there as an attribute (``nn.Conv2d``, ``L.nn.Conv2d``, ``S.StepLR``, ``F.relu_``,
+``models.py``, which the training runs import, is parsed with ``ast``; a name is exercised
+in a module when it is used there as an attribute (``nn.Conv2d``, ``L.nn.Conv2d``, ``S.StepLR``, ``F.relu_``,
 ``L.kron``: the parity tests build the same call from torch's and rt's namespaces) or
 appears as a string constant outside docstrings and comments (the tables that
 ``getattr(nn, name)``). Docstrings and comments never count. This is a static check, so it
