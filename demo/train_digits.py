@@ -463,9 +463,6 @@ def run(args, staged):
     try:
         for name, path in paths.items():
             os.replace(tmp[name], path)
-            # rt_import writes through mkstemp, whose 0600 mode survives the rename; give
-            # the files the mode a plain open() (and torch.save) would: 0666 less the umask.
-            os.chmod(path, 0o666 & ~_umask())
         staged.clear()
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
@@ -498,12 +495,6 @@ def print_report(timings, accuracy, max_diff, paths, n_test):
     print(f"  {'plot':<12}{'':>9}  {'':>16}  {paths[PLOT_NAME]} "
           f"({os.path.getsize(paths[PLOT_NAME])} bytes)")
     print("all three models predict the same class for every test image")
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _remove(paths):
