@@ -127,14 +127,15 @@ def _worker(out_path, quick):
             ddp = DDP(model, bucket_cap_mb=cap)
             label = "default buckets" if cap is None else f"bucket_cap_mb={cap:g}"
             step = training_step(ddp, x, y)
-            ddp._backward_all_reduce_mode = "overlap"
+            ddp.reducer.all_reduce_mode = "overlap"
             during = timed(step)
-            ddp._backward_all_reduce_mode = "after"
+            ddp.reducer.all_reduce_mode = "after"
             after = timed(step)
-            ddp._backward_all_reduce_mode = "overlap"
+            ddp.reducer.all_reduce_mode = "overlap"
             row.setdefault("ddp", []).append({
-                "buckets": label, "n_buckets": len(ddp._buckets),
-                "bucket_mb": [round(b.flat.numel() * 4 / 2**20, 3) for b in ddp._buckets],
+                "buckets": label, "n_buckets": len(ddp.reducer.buckets),
+                "bucket_mb": [round(b.flat.numel() * 4 / 2**20, 3)
+                              for b in ddp.reducer.buckets],
                 "during": during, "after": after})
             del ddp, model
         results.append(row)

@@ -98,7 +98,7 @@ def train_pair(make_opt, steps=20, ddp_kwargs=None, batch=64):
 @check
 def equivalence_sgd():
     model, reference, ddp = train_pair(lambda p: optim.SGD(p, lr=0.05))
-    assert len(ddp._buckets) == 1              # 0.4 MB of gradients: one bucket
+    assert len(ddp.reducer.buckets) == 1              # 0.4 MB of gradients: one bucket
     close(arrays(model), arrays(reference), what="SGD 20 steps")
     # the model moved: the comparison is not between two initial states
     assert not np.allclose(arrays(model)["0.weight"], arrays(mlp(100))["0.weight"])
@@ -110,7 +110,7 @@ def equivalence_momentum_several_buckets():
     model, reference, ddp = train_pair(
         lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
         ddp_kwargs=dict(bucket_cap_mb=0.005))
-    assert len(ddp._buckets) >= 2 and ddp._has_rebuilt_buckets
+    assert len(ddp.reducer.buckets) >= 2 and ddp.reducer.has_rebuilt_buckets
     close(arrays(model), arrays(reference), what="momentum SGD")
 
 
@@ -121,7 +121,7 @@ def equivalence_adam_gradient_as_bucket_view():
                                                        gradient_as_bucket_view=True))
     close(arrays(model), arrays(reference), rtol=1e-4, atol=1e-5, what="Adam")
     # the gradients are views of the buckets' flat buffers
-    flats = [b.flat for b in ddp._buckets]
+    flats = [b.flat for b in ddp.reducer.buckets]
     for p in model.parameters():
         assert any(f.data_ptr() <= p.grad.data_ptr() < f.data_ptr() + f.numel() * 4
                    for f in flats)
@@ -370,9 +370,9 @@ def allreduce_starts_during_backward():
             F.mse_loss(ddp(x[:, :20].contiguous()), y[:, :4].contiguous()).backward()
             assert events.index("all_reduce(async)") < events.index(
                 "grad of the first hidden layer"), events
-            assert ddp._num_buckets_launched_in_backward == len(ddp._buckets) >= 3
-            assert events.count("all_reduce(async)") == len(ddp._buckets) - 1
-            assert events[-1] == "all_reduce" and not ddp._require_finalize
+            assert ddp.reducer.buckets_launched == len(ddp.reducer.buckets) >= 3
+            assert events.count("all_reduce(async)") == len(ddp.reducer.buckets) - 1
+            assert events[-1] == "all_reduce" and not ddp.reducer.require_finalize
     finally:
         parallel.all_reduce = real
 

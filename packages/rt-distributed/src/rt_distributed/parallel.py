@@ -101,11 +101,11 @@ class _Bucket:
         self.work = None
 
 
-def _hook_for(ddp_ref, index):
+def _hook_for(reducer_ref, index):
     def _ddp_grad_ready(param):
-        ddp = ddp_ref()
-        if ddp is not None:
-            ddp._autograd_hook(index)
+        reducer = reducer_ref()
+        if reducer is not None:
+            reducer.autograd_hook(index)
     return _ddp_grad_ready
 
 
@@ -164,17 +164,13 @@ class DistributedDataParallel(Module):
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel expects an rt_nn.Module, got "
                             f"{type(module).__name__}")
-        self.process_group = process_group
         pg = _check_group(process_group)
-        self._rank = pg.rank
-        self._world_size = pg.size
 
         if hasattr(module, "_ddp_params_and_buffers_to_ignore"):
-            self.parameters_to_ignore = set(module._ddp_params_and_buffers_to_ignore)
+            ignore = set(module._ddp_params_and_buffers_to_ignore)
         else:
-            self.parameters_to_ignore = set()
-        named = [(n, p) for n, p in module.named_parameters()
-                 if n not in self.parameters_to_ignore]
+            ignore = set()
+        named = [(n, p) for n, p in module.named_parameters() if n not in ignore]
         if not any(p.requires_grad for _, p in named):
             raise RuntimeError("DistributedDataParallel is not needed when a module doesn't "
                                "have any parameter that requires a gradient.")
@@ -194,7 +190,10 @@ class DistributedDataParallel(Module):
                                           or bucket_cap_mb <= 0):
             raise ValueError(f"bucket_cap_mb must be a positive number, got {bucket_cap_mb!r}")
 
+        # plain attributes (Module.__setattr__ only files Parameters, buffers and modules)
         self.module = module
+        self.process_group = process_group
+        self.parameters_to_ignore = ignore
         self.device_ids = None
         self.output_device = None
         self.dim = dim
@@ -207,44 +206,19 @@ class DistributedDataParallel(Module):
         self.broadcast_bucket_size = _BROADCAST_BUCKET_BYTES
         cap = _DEFAULT_BUCKET_CAP_MB if bucket_cap_mb is None else bucket_cap_mb
         self.bucket_bytes_cap = int(cap * _MB_TO_BYTES)
-        self._bucket_limits = ([_DEFAULT_FIRST_BUCKET_BYTES, self.bucket_bytes_cap]
-                               if bucket_cap_mb is None else [self.bucket_bytes_cap])
+        self._rank = pg.rank
+        self._world_size = pg.size
+        self.modules_buffers = self._module_buffers()
 
-        # the parameters the reducer handles: those that require grad
-        self._params = [p for _, p in named if p.requires_grad]
-        self._param_names = [n for n, p in named if p.requires_grad]
         if init_sync:
             self._verify_params_across_processes([p for _, p in named])
             with rt.no_grad():
-                self._broadcast_coalesced([p for _, p in named] + self._module_buffers()
-                                          if self.broadcast_buffers
-                                          else [p for _, p in named])
+                self._broadcast_coalesced([p for _, p in named] + (
+                    self.modules_buffers if self.broadcast_buffers else []))
 
-        # reducer state
-        n = len(self._params)
-        self._buckets = []
-        self._locators = [None] * n
-        self._initialize_buckets(_assign_buckets_reversed(self._params, self._bucket_limits))
-        self._has_rebuilt_buckets = False
-        self._grad_ready_order = []
-        self._order_recorded = False
-        self._expect_autograd_hooks = False
-        self._require_finalize = False
-        self._ready = set()
-        self._next_bucket = 0
-        self._unused = []
-        self._has_marked_unused = False
-        self._local_used = [0] * n
-        self._used_map = None            # a tensor being all-reduced, or None
-        self._used_work = None
-        self._static_first_iteration_done = False
-        self._static_used = None
-        self._num_buckets_launched_in_backward = 0      # for tests and benchmarks
-        self._backward_all_reduce_mode = "overlap"      # benchmarks: "after" waits for all
-        handles = [p.register_post_accumulate_grad_hook(_hook_for(weakref.ref(self), i))
-                   for i, p in enumerate(self._params)]
-        self._hook_handles = handles
-        weakref.finalize(self, _remove_handles, handles)
+        limits = ([_DEFAULT_FIRST_BUCKET_BYTES, self.bucket_bytes_cap]
+                  if bucket_cap_mb is None else [self.bucket_bytes_cap])
+        self.reducer = _Reducer([(n, p) for n, p in named if p.requires_grad], limits, self)
 
     # ---- construction helpers --------------------------------------------------------------
 
@@ -295,12 +269,6 @@ class DistributedDataParallel(Module):
                         c.copy_(flat[offset:offset + c.numel()].view(tuple(c.shape)))
                         offset += c.numel()
 
-    def _initialize_buckets(self, bucket_indices):
-        self._buckets = [_Bucket(indices, self._params) for indices in bucket_indices]
-        for b, bucket in enumerate(self._buckets):
-            for k, i in enumerate(bucket.indices):
-                self._locators[i] = (b, k)
-
     # ---- forward ---------------------------------------------------------------------------
 
     def forward(self, *inputs, **kwargs):
@@ -310,8 +278,8 @@ class DistributedDataParallel(Module):
 
     def _pre_forward(self, *inputs, **kwargs):
         if rt.is_grad_enabled():
-            self._ensure_prior_reduction_finished()
-            self._rebuild_buckets()
+            self.reducer.ensure_prior_reduction_finished()
+            self.reducer.rebuild_buckets()
         if self.will_sync_module_buffers():
             self._sync_buffers()
         return inputs, kwargs
@@ -319,18 +287,20 @@ class DistributedDataParallel(Module):
     def _post_forward(self, output):
         if rt.is_grad_enabled() and self.require_backward_grad_sync:
             self.require_forward_param_sync = True
-            self._prepare_for_backward(output)
+            self.reducer.prepare_for_backward(output)
         else:
             self.require_forward_param_sync = False
         return output
 
     def will_sync_module_buffers(self):
+        """Whether the buffers are broadcast from rank 0 before the next forward."""
         return (self.require_forward_param_sync and self.broadcast_buffers
-                and len(self._module_buffers()) > 0)
+                and len(self.modules_buffers) > 0)
 
     def _sync_buffers(self):
         with rt.no_grad():
-            self._broadcast_coalesced(self._module_buffers(), 0)
+            self.modules_buffers = self._module_buffers()    # in case any was reassigned
+            self._broadcast_coalesced(self.modules_buffers, 0)
 
     @contextlib.contextmanager
     def no_sync(self):
@@ -349,31 +319,89 @@ class DistributedDataParallel(Module):
         super().train(mode)
         return self
 
-    # ---- the reducer -----------------------------------------------------------------------
+    def _set_static_graph(self):
+        """PyTorch's private switch to static-graph mode (before the first iteration)."""
+        self.static_graph = True
 
-    def _dynamic_find_unused(self):
-        return self.find_unused_parameters and not self.static_graph
+    def extra_repr(self):
+        return ""
 
-    def _tracks_used(self):
-        return self._dynamic_find_unused() or (self.static_graph
-                                               and not self._static_first_iteration_done)
 
-    def _prepare_for_backward(self, output):
-        self._expect_autograd_hooks = True
-        self._ready = set()
-        self._next_bucket = 0
-        self._num_buckets_launched_in_backward = 0
-        for bucket in self._buckets:
+class _Reducer:
+    """The gradient reducer of one DistributedDataParallel (PyTorch's ``Reducer``): buckets,
+    the post-accumulate-grad hooks and the per-iteration state. A plain object: its state
+    changes several times per step, out of Module.__setattr__'s way."""
+
+    def __init__(self, named_params, limits, ddp):
+        self.params = [p for _, p in named_params]
+        self.names = [n for n, _ in named_params]
+        self.limits = limits
+        self.ddp = weakref.ref(ddp)
+        self.group = ddp.process_group
+        self.rank = ddp._rank
+        self.world_size = ddp._world_size
+        n = len(self.params)
+        self.buckets = []
+        self.locators = [None] * n
+        self.initialize_buckets(_assign_buckets_reversed(self.params, limits))
+        self.has_rebuilt_buckets = False
+        self.grad_ready_order = []
+        self.order_recorded = False
+        self.expect_autograd_hooks = False
+        self.require_finalize = False
+        self.ready = set()
+        self.next_bucket = 0
+        self.unused = []
+        self.has_marked_unused = False
+        self.local_used = [0] * n
+        self.static_first_iteration_done = False
+        self.static_used = None
+        self.tracking = False                # this iteration records the used parameters
+        self.buckets_launched = 0            # in the last backward (tests, benchmarks)
+        self.all_reduce_mode = "overlap"     # benchmarks: "after" reduces once all are ready
+        handles = [p.register_post_accumulate_grad_hook(_hook_for(weakref.ref(self), i))
+                   for i, p in enumerate(self.params)]
+        weakref.finalize(self, _remove_handles, handles)
+
+    def initialize_buckets(self, bucket_indices):
+        self.buckets = [_Bucket(indices, self.params) for indices in bucket_indices]
+        for b, bucket in enumerate(self.buckets):
+            for k, i in enumerate(bucket.indices):
+                self.locators[i] = (b, k)
+
+    def _settings(self):
+        ddp = self.ddp()
+        return ddp.find_unused_parameters, ddp.static_graph, ddp.gradient_as_bucket_view
+
+    def dynamic_find_unused(self):
+        find_unused, static, _ = self._settings()
+        return find_unused and not static
+
+    def tracks_used(self):
+        """Whether this iteration records which parameters got a gradient."""
+        find_unused, static, _ = self._settings()
+        return (find_unused and not static) or (static and not self.static_first_iteration_done)
+
+    # ---- one iteration ---------------------------------------------------------------------
+
+    def prepare_for_backward(self, output):
+        """After a forward whose backward is to be synchronised."""
+        self.expect_autograd_hooks = True
+        self.ready = set()
+        self.next_bucket = 0
+        self.buckets_launched = 0
+        for bucket in self.buckets:
             bucket.pending = len(bucket.indices)
             bucket.work = None
-        self._has_marked_unused = False
-        if self._tracks_used():
-            self._unused = self._search_unused_parameters(_find_tensors(output))
+        self.has_marked_unused = False
+        self.tracking = self.tracks_used()
+        if self.tracking:
+            self.unused = self.search_unused_parameters(_find_tensors(output))
 
-    def _search_unused_parameters(self, outputs):
+    def search_unused_parameters(self, outputs):
         """Indices of the parameters the outputs do not depend on (their AccumulateGrad node
         is not reachable from the outputs' graph)."""
-        index = {id(p): i for i, p in enumerate(self._params)}
+        index = {id(p): i for i, p in enumerate(self.params)}
         used = set()
         seen = set()
         stack = []
@@ -396,170 +424,177 @@ class DistributedDataParallel(Module):
             for nxt, _ in node.next_functions:
                 if nxt is not None and nxt not in seen:
                     stack.append(nxt)
-        return [i for i in range(len(self._params)) if i not in used]
+        return [i for i in range(len(self.params)) if i not in used]
+
+    def autograd_hook(self, index):
+        """Called after ``params[index].grad`` has been accumulated during backward."""
+        if rt.is_grad_enabled():            # backward(create_graph=True)
+            with rt.no_grad():
+                return self._autograd_hook(index)
+        return self._autograd_hook(index)
 
     def _autograd_hook(self, index):
-        """Called after ``self._params[index].grad`` has been accumulated during backward."""
-        if self._tracks_used() and self._params[index].grad is not None:
-            self._local_used[index] = 1
-        if not self._expect_autograd_hooks:
+        if self.tracks_used() and self.params[index].grad is not None:
+            self.local_used[index] = 1        # (also under no_sync: used in the window)
+        if not self.expect_autograd_hooks:
             return
-        if self.static_graph and self._static_first_iteration_done and index in self._unused:
+        if self.static_first_iteration_done and index in self.unused:
             raise RuntimeError("Your training graph has changed in this iteration, e.g., one "
                                "parameter is unused in first iteration, but then got used in "
                                "the second iteration. this is not compatible with "
                                "static_graph set to True.")
-        if not self._has_marked_unused:
-            self._has_marked_unused = True
-            for i in self._unused:
-                self._mark_variable_ready(i)
-        self._mark_variable_ready(index)
+        if not self.has_marked_unused:
+            self.has_marked_unused = True
+            for i in self.unused:
+                self.mark_variable_ready(i)
+        self.mark_variable_ready(index)
 
-    def _marked_twice_error(self, index):
-        msg = ("Expected to mark a variable ready only once. This error is caused by one of "
-               "the following reasons: 1) Use of a module parameter outside the `forward` "
-               "function. Please make sure model parameters are not shared across multiple "
-               "concurrent forward-backward passes. or try to use _set_static_graph() as a "
-               "workaround if this module graph does not change during training loop.2) "
-               "Reused parameters in multiple reentrant backward passes. For example, if you "
-               "use multiple `checkpoint` functions to wrap the same part of your model, it "
-               "would result in the same set of parameters been used by different reentrant "
-               "backward passes multiple times, and hence marking a variable ready multiple "
-               "times. DDP does not support such use cases in default. You can try to use "
-               "_set_static_graph() as a workaround if your module graph does not change "
-               "over iterations.\n"
-               f"Parameter at index {index} with name {self._param_names[index]} has been "
-               "marked as ready twice. This means that multiple autograd engine  hooks have "
-               "fired for this particular parameter during this iteration.")
-        return RuntimeError(msg)
+    def marked_twice_error(self, index):
+        return RuntimeError(
+            "Expected to mark a variable ready only once. This error is caused by one of the "
+            "following reasons: 1) Use of a module parameter outside the `forward` function. "
+            "Please make sure model parameters are not shared across multiple concurrent "
+            "forward-backward passes. or try to use _set_static_graph() as a workaround if "
+            "this module graph does not change during training loop.2) Reused parameters in "
+            "multiple reentrant backward passes. For example, if you use multiple "
+            "`checkpoint` functions to wrap the same part of your model, it would result in "
+            "the same set of parameters been used by different reentrant backward passes "
+            "multiple times, and hence marking a variable ready multiple times. DDP does not "
+            "support such use cases in default. You can try to use _set_static_graph() as a "
+            "workaround if your module graph does not change over iterations.\n"
+            f"Parameter at index {index} with name {self.names[index]} has been marked as "
+            "ready twice. This means that multiple autograd engine  hooks have fired for this "
+            "particular parameter during this iteration.")
 
-    def _mark_variable_ready(self, index):
-        if index in self._ready:
-            raise self._marked_twice_error(index)
-        self._ready.add(index)
-        self._require_finalize = True
-        if not self._order_recorded:
-            self._grad_ready_order.append(index)
-        b, k = self._locators[index]
-        bucket = self._buckets[b]
-        self._copy_grad_to_bucket(index, bucket.views[k])
+    def mark_variable_ready(self, index):
+        if index in self.ready:
+            raise self.marked_twice_error(index)
+        self.ready.add(index)
+        self.require_finalize = True
+        if not self.order_recorded:
+            self.grad_ready_order.append(index)
+        b, k = self.locators[index]
+        bucket = self.buckets[b]
+        self.copy_grad_to_bucket(index, bucket.views[k])
         bucket.pending -= 1
         if bucket.pending == 0:
-            self._mark_bucket_ready(b)
-        if self._next_bucket == len(self._buckets):
-            self._finalize_backward()
+            self.mark_bucket_ready(b)
+        if self.next_bucket == len(self.buckets):
+            self.finalize_backward()
         else:
-            self._progress()
+            self.progress()
 
-    def _copy_grad_to_bucket(self, index, view):
+    def copy_grad_to_bucket(self, index, view):
         """The gradient, divided by the world size, into its slot of the bucket (zeros for a
-        parameter without gradient)."""
-        p = self._params[index]
+        parameter without gradient), as PyTorch's reducer."""
+        p = self.params[index]
         grad = p.grad
-        with rt.no_grad():
-            if grad is None:
-                view.zero_()
-            elif grad.data_ptr() == view.data_ptr() and grad.shape == view.shape:
-                view.div_(self._world_size)               # gradient_as_bucket_view
-            else:
-                rt.mul(grad, 1.0 / self._world_size, out=view)
-                if self.gradient_as_bucket_view:
-                    p.grad = view
+        if grad is None:
+            view.zero_()
+        elif grad.data_ptr() == view.data_ptr() and grad.shape == view.shape:
+            view.div_(self.world_size)                    # gradient_as_bucket_view
+        else:
+            rt.mul(grad, 1.0 / self.world_size, out=view)
+            if self._settings()[2]:
+                p.grad = view
 
-    def _mark_bucket_ready(self, b):
-        """Start the all-reduce of every bucket that is ready, in bucket order."""
-        if b > self._next_bucket:
+    def mark_bucket_ready(self, b):
+        """Start the all-reduce of every bucket that is ready, in bucket order (so that
+        every rank issues the same collectives in the same order)."""
+        if b > self.next_bucket:
             return
-        n = len(self._buckets)
-        while self._next_bucket < n and self._buckets[self._next_bucket].pending == 0:
-            bucket = self._buckets[self._next_bucket]
-            self._next_bucket += 1
-            last = self._next_bucket == n
-            if self._backward_all_reduce_mode == "after":
+        n = len(self.buckets)
+        while self.next_bucket < n and self.buckets[self.next_bucket].pending == 0:
+            bucket = self.buckets[self.next_bucket]
+            self.next_bucket += 1
+            last = self.next_bucket == n
+            if self.all_reduce_mode == "after":
                 # (benchmarks) no overlap: every bucket once all gradients are ready
                 if last:
-                    for bk in self._buckets:
-                        all_reduce(bk.flat, ReduceOp.SUM, group=self.process_group)
-                    self._num_buckets_launched_in_backward = n
+                    for bk in self.buckets:
+                        all_reduce(bk.flat, ReduceOp.SUM, group=self.group)
+                    self.buckets_launched = n
                 continue
             if last:
                 # waited for at once: the blocking all-reduce (MPI's tuned algorithm); the
                 # earlier buckets' non-blocking ones may still be in flight
-                all_reduce(bucket.flat, ReduceOp.SUM, group=self.process_group)
+                all_reduce(bucket.flat, ReduceOp.SUM, group=self.group)
             else:
-                bucket.work = all_reduce(bucket.flat, ReduceOp.SUM, group=self.process_group,
+                bucket.work = all_reduce(bucket.flat, ReduceOp.SUM, group=self.group,
                                          async_op=True)
-            self._num_buckets_launched_in_backward += 1
+            self.buckets_launched += 1
 
-    def _progress(self):
+    def progress(self):
         """Let MPI progress the non-blocking all-reduces in flight (Open MPI progresses them
         only inside MPI calls): test the oldest one."""
-        for bucket in self._buckets[:self._next_bucket]:
+        for bucket in self.buckets[:self.next_bucket]:
             if bucket.work is not None:
                 if not bucket.work.is_completed():
                     return
                 bucket.work = None
 
-    def _finalize_backward(self):
-        """All buckets started: launch the used-map all-reduce when needed, wait for every
-        bucket and write the averaged gradients back."""
-        self._expect_autograd_hooks = False
-        self._require_finalize = False
-        self._order_recorded = True
+    def finalize_backward(self):
+        """Every bucket started: wait for them, and write the averaged gradients back
+        (with find_unused_parameters, after an all-reduce of which parameters were used)."""
+        self.expect_autograd_hooks = False
+        self.require_finalize = False
+        self.order_recorded = True
+        _, static, as_view = self._settings()
         used = None
-        tracked = self._tracks_used()
-        if tracked:
-            used_map = rt.tensor(self._local_used, dtype=rt.int32)
-            all_reduce(used_map, ReduceOp.SUM, group=self.process_group)
+        if self.tracking:
+            used_map = rt.tensor(self.local_used, dtype=rt.int32)
+            all_reduce(used_map, ReduceOp.SUM, group=self.group)
             used = used_map.tolist()
-        elif self.static_graph:
-            used = self._static_used
-        for bucket in self._buckets:
+        elif static:
+            used = self.static_used
+        for bucket in self.buckets:
             if bucket.work is not None:
                 bucket.work.wait()
                 bucket.work = None
-        with rt.no_grad():
-            for bucket in self._buckets:
-                for k, i in enumerate(bucket.indices):
-                    if used is not None and used[i] == 0:
-                        continue                  # unused on every rank: .grad untouched
-                    p = self._params[i]
-                    view = bucket.views[k]
-                    grad = p.grad
-                    if self.gradient_as_bucket_view:
-                        if grad is None or grad.data_ptr() != view.data_ptr():
-                            p.grad = view
-                    elif grad is None:
-                        p.grad = view.clone()
-                    else:
-                        grad.copy_(view)
-        if tracked:
-            if self.static_graph:
+        for bucket in self.buckets:
+            for k, i in enumerate(bucket.indices):
+                if used is not None and used[i] == 0:
+                    continue                  # unused on every rank: .grad untouched
+                p = self.params[i]
+                view = bucket.views[k]
+                grad = p.grad
+                if as_view:
+                    if grad is None or grad.data_ptr() != view.data_ptr():
+                        p.grad = view
+                elif grad is None:
+                    p.grad = view.clone()
+                else:
+                    grad.copy_(view)
+        if self.tracking:
+            if static:
                 # the first iteration's use is the graph's from now on: the parameters
                 # unused here are marked ready without a hook, the globally unused ones keep
                 # their .grad
-                self._unused = [i for i, u in enumerate(self._local_used) if u == 0]
-                self._static_used = used
-                self._static_first_iteration_done = True
+                self.unused = [i for i, u in enumerate(self.local_used) if u == 0]
+                self.static_used = used
+                self.static_first_iteration_done = True
             else:
-                self._local_used = [0] * len(self._params)
+                self.local_used = [0] * len(self.params)
 
-    def _ensure_prior_reduction_finished(self):
-        if not self._require_finalize:
+    def ensure_prior_reduction_finished(self):
+        """At a forward: the previous synchronised backward must have reduced every
+        bucket; PyTorch's error otherwise."""
+        if not self.require_finalize:
             return
         # finish what was started (every rank started the same buckets), then complain
-        for bucket in self._buckets[:self._next_bucket]:
+        for bucket in self.buckets[:self.next_bucket]:
             if bucket.work is not None:
                 bucket.work.wait()
                 bucket.work = None
-        unmarked = [i for i in range(len(self._params)) if i not in self._ready]
-        if self.static_graph:
+        find_unused, static, _ = self._settings()
+        unmarked = [i for i in range(len(self.params)) if i not in self.ready]
+        if static:
             msg = ("Expected to have finished reduction in the prior iteration before "
                    "starting a new one. This error indicates that your training graph has "
                    "changed in this iteration, e.g., one parameter is used in first "
                    "iteration, but then got unused in the second iteration. this is not "
                    "compatible with static_graph set to True.")
-        elif not self.find_unused_parameters:
+        elif not find_unused:
             msg = ("Expected to have finished reduction in the prior iteration before "
                    "starting a new one. This error indicates that your module has parameters "
                    "that were not used in producing loss. You can enable unused parameter "
@@ -578,42 +613,32 @@ class DistributedDataParallel(Module):
                 "module's `forward` function. Please include the loss function and the "
                 "structure of the return value of `forward` of your module when reporting "
                 "this issue (e.g. list, dict, iterable).\n"
-                f"Parameter indices which did not receive grad for rank {self._rank}: "
+                f"Parameter indices which did not receive grad for rank {self.rank}: "
                 f"{' '.join(str(i) for i in unmarked)}\n"
-                f"Parameters which did not receive grad for rank {self._rank}: "
-                f"{', '.join(self._param_names[i] for i in unmarked)}")
+                f"Parameters which did not receive grad for rank {self.rank}: "
+                f"{', '.join(self.names[i] for i in unmarked)}")
         raise RuntimeError(msg)
 
-    def _rebuild_buckets(self):
+    def rebuild_buckets(self):
         """Once, after the first synchronised backward: rebuild the buckets in the order in
         which the gradients arrived (rank 0's order, broadcast so that every rank builds the
-        same buckets), as PyTorch does. Not with find_unused_parameters (the order can change
-        between iterations)."""
-        if self._has_rebuilt_buckets or not self._order_recorded:
+        same buckets), as PyTorch does; not with find_unused_parameters (the order may
+        change between iterations)."""
+        if self.has_rebuilt_buckets or not self.order_recorded:
             return False
-        self._has_rebuilt_buckets = True
-        n = len(self._params)
-        order = self._grad_ready_order
-        self._grad_ready_order = []
-        # every rank decides alike: all gradients arrived (always so without unused
-        # parameters, the prior reduction having finished)
-        if self._dynamic_find_unused() or sorted(order) != list(range(n)):
+        self.has_rebuilt_buckets = True
+        n = len(self.params)
+        order = self.grad_ready_order
+        self.grad_ready_order = []
+        # every rank decides alike: each marked every parameter once
+        if self.dynamic_find_unused() or sorted(order) != list(range(n)):
             return False
         t = rt.tensor(order, dtype=rt.int64)
-        broadcast(t, 0, group=self.process_group)
+        broadcast(t, 0, group=self.group)
         order = t.tolist()
-        bucket_indices = _assign_buckets([self._params[i] for i in order], self._bucket_limits)
-        self._initialize_buckets([[order[j] for j in b] for b in bucket_indices])
+        bucket_indices = _assign_buckets([self.params[i] for i in order], self.limits)
+        self.initialize_buckets([[order[j] for j in b] for b in bucket_indices])
         return True
-
-    # ---- extras ----------------------------------------------------------------------------
-
-    def _set_static_graph(self):
-        """PyTorch's private switch to static-graph mode (before the first iteration)."""
-        self.static_graph = True
-
-    def extra_repr(self):
-        return ""
 
 
 def _assign_buckets_reversed(params, limits):
