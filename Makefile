@@ -1,8 +1,9 @@
 # rt monorepo. On a fresh clone with only Python 3.11 and a C compiler:
 #
 #   make test    set up .venv, build every package into wheelhouse/ (tox env `wheels`), then run
-#                every package's suite in its own isolated tox env, the integration suite and
-#                the PyTorch parity suite
+#                every package's suite in its own isolated tox env, the integration suite, the
+#                PyTorch parity suite, the docs site's build and tests, and the course's lessons
+#                (each with only the packages it names)
 #   make demo    set up .venv, install the packages into it (editable) and train a CNN on the
 #                digits data set (demo/train_digits.py; DEMO_ARGS="--epochs 5" passes options)
 #   make docs    build the documentation site (Sphinx + MyST) into docs/_build/html, warnings
@@ -36,7 +37,7 @@ PACKAGES := $(strip $(foreach p,$(LAYERS),$(if $(wildcard packages/$(p)/pyprojec
 empty :=
 space := $(empty) $(empty)
 comma := ,
-TEST_ENVS := $(subst $(space),$(comma),$(PACKAGES)),integration,parity
+TEST_ENVS := $(subst $(space),$(comma),$(PACKAGES)),integration,parity,docs
 
 # Everything that goes into a wheel (tests are run from the tree, so they are not here).
 PKG_SOURCES := $(shell find $(addprefix packages/,$(PACKAGES)) \
