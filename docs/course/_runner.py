@@ -39,6 +39,7 @@ import builtins
 import contextlib
 import dataclasses
 import importlib.util
+import os
 import re
 import sys
 import tempfile
@@ -430,6 +431,7 @@ def run_lesson(path: Path, figures_dir: Path, workdir: Path | None = None) -> di
     :class:`BlockFailed` (or :class:`CourseError` for a malformed page) on failure.
     """
     lesson = load_lesson(path)
+    os.environ.setdefault("MPLBACKEND", "Agg")      # pictures are files, never windows
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(
@@ -525,7 +527,11 @@ def _main(argv: list[str]) -> int:
                        help="check the worked solutions instead of exercises/")
     args = parser.parse_args(argv)
     if args.command == "run":
-        run_lesson(args.lesson, args.figures)
+        try:
+            run_lesson(args.lesson, args.figures)
+        except (BlockFailed, CourseError) as failure:
+            print(failure, file=sys.stderr)
+            return 1
         print(f"{args.lesson}: every block ran; pictures in {args.figures}")
         return 0
     failures = 0

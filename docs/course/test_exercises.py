@@ -8,10 +8,20 @@ import pytest
 import _runner
 
 
-def public_functions(module):
-    return {name: inspect.signature(fn) for name, fn in vars(module).items()
-            if inspect.isfunction(fn) and not name.startswith("_")
-            and fn.__module__ == module.__name__}
+def public_api(module):
+    """The module's own public functions and classes: name -> signature (for a class, the
+    signatures of its own public methods)."""
+    api = {}
+    for name, obj in vars(module).items():
+        if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+            continue
+        if inspect.isfunction(obj):
+            api[name] = inspect.signature(obj)
+        elif inspect.isclass(obj):
+            api[name] = {method: inspect.signature(getattr(obj, method))
+                         for method in vars(obj)
+                         if not method.startswith("_") and callable(getattr(obj, method))}
+    return api
 
 
 def test_the_lesson_has_two_or_three_exercises(lesson_number):
@@ -28,8 +38,9 @@ def test_the_lesson_has_two_or_three_exercises(lesson_number):
         template = _runner.load_module(exercise.template, f"course_sig_{exercise.name}", header)
         solution = _runner.load_module(exercise.solution, f"course_sig_sol_{exercise.name}",
                                        header)
-        assert public_functions(template), f"{exercise.template.name} defines no function"
-        assert public_functions(template) == public_functions(solution)
+        assert public_api(template), f"{exercise.template.name} defines nothing public"
+        assert public_api(template) == public_api(solution), \
+            f"{exercise.solution.name} must define what {exercise.template.name} defines"
 
 
 def test_the_worked_solution_passes_its_checks(exercise):
