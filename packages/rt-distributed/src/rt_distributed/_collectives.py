@@ -56,12 +56,21 @@ class ReduceOp(enum.Enum):
 
 
 _BITWISE = (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR)
+_ARITHMETIC = frozenset((ReduceOp.SUM, ReduceOp.AVG, ReduceOp.PRODUCT, ReduceOp.MIN,
+                         ReduceOp.MAX))
+_NATIVE_FLOATS = frozenset((_rtt.float32, _rtt.float64))
+
+
+_MPI_OPS = {}
 
 
 def _mpi_op(MPI, op):
-    return {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
-            ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
-            ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}[op]
+    if not _MPI_OPS:
+        _MPI_OPS.update({ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM,
+                         ReduceOp.PRODUCT: MPI.PROD, ReduceOp.MIN: MPI.MIN,
+                         ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
+                         ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR})
+    return _MPI_OPS[op]
 
 
 # ---------------------------------------------------------------------------------- checks
@@ -121,6 +130,8 @@ def _same_numel(name, ref, ts, param):
 def _reduction_kind(name, t, op):
     """How to reduce a dtype: 'native', 'bool' (as uint8) or 'float32' (a temporary)."""
     dt = t.dtype
+    if dt in _NATIVE_FLOATS and op in _ARITHMETIC:
+        return "native"
     if op in _BITWISE and (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"Cannot use {op} with non-integral dtype {dt}")
     if dt.is_complex and op not in (ReduceOp.SUM, ReduceOp.AVG, ReduceOp.PRODUCT):
@@ -278,6 +289,10 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     _check_op(op, "all_reduce")
     kind = _reduction_kind("all_reduce", tensor, op)
     MPI = pg.MPI
+    if kind == "native" and op is not ReduceOp.AVG and not async_op:   # the common case
+        pg.run("all_reduce", pg.comm.Allreduce, MPI.IN_PLACE, _numpy(tensor),
+               _mpi_op(MPI, op))
+        return None
     buf, back = _reduce_buffer(tensor, kind)
     avg = (lambda: _divide(buf, pg.size)) if op == ReduceOp.AVG else None
     return _launch(pg, "all_reduce", async_op, pg.comm.Allreduce, pg.comm.Iallreduce,
