@@ -10,7 +10,9 @@
   same way, storage sharing included.
 * A model trained in rt loads into the same torch architecture with load_state_dict and
   predicts the same; a model trained in torch loads into the same rt architecture and
-  predicts the same.
+  predicts the same. Whole training checkpoints (model, Adam state, StepLR state) of the
+  training-parity models (models.py: MLP, CNN with BatchNorm, TransformerEncoder) cross
+  over both ways and training resumes in the other library with the same steps.
 """
 import io
 import zipfile
@@ -425,3 +427,135 @@ def test_model_trained_in_torch_predicts_the_same_in_rt(arch, legacy, tmp_path):
     with rt.no_grad():
         r_pred = model(rt.tensor(xn)).numpy()
     np.testing.assert_allclose(r_pred, t_pred, rtol=1e-4, atol=1e-5)
+
+
+# -- whole training checkpoints cross over (models.py: the same model code in both) -------------
+def _parity_models():
+    """integration_tests/parity/models.py by path (importlib mode: no sibling imports)."""
+    import importlib.util
+    import pathlib
+    import sys
+    name = "rt_parity_models"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, pathlib.Path(__file__).with_name("models.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+PM = _parity_models()
+CHECKPOINT_ARCHS = {
+    "mlp": (PM.make_mlp, lambda: PM.classification_batches(10, 14, 16, 20, 5)),
+    "cnn-bn": (PM.make_cnn, lambda: PM.classification_batches(11, 14, 8, (1, 12, 12), 4)),
+    "transformer": (PM.make_transformer, lambda: PM.token_batches(12, 14, 8, 7, 11, 3)),
+}
+
+
+def _fit(ns, model, batches):
+    """Adam + StepLR over the batches, as a user's loop; returns (optimizer, scheduler)."""
+    opt = ns.optim.Adam(model.parameters(), lr=3e-3)
+    sched = ns.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
+    model.train()
+    for *inputs, target in batches:
+        opt.zero_grad()
+        loss = ns.F.cross_entropy(model(*(ns.tensor(a) for a in inputs)), ns.tensor(target))
+        loss.backward()
+        opt.step()
+        sched.step()
+    return opt, sched
+
+
+def _same_after_resume(t_model, r_model, lr, steps=4):
+    """float32, a few Adam steps from the same state: rounding-level differences (see
+    test_training_parity.py for the measurements). Attention's key bias is the exception
+    explained there: its gradient is rounding noise, which Adam scales to steps of up to
+    ~3.2 lr in either direction, so it is held to that bound."""
+    for (name, tp), (_, rp) in zip(t_model.state_dict().items(), r_model.state_dict().items()):
+        a, b = PM.to_numpy(rp), PM.to_numpy(tp)
+        if name.endswith("self_attn.in_proj_bias"):
+            d = b.shape[0] // 3
+            assert np.max(np.abs(a[d:2 * d] - b[d:2 * d])) <= 2 * 3.2 * lr * steps, name
+            a, b = np.delete(a, np.s_[d:2 * d]), np.delete(b, np.s_[d:2 * d])
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def _predict(ns, model, batch):
+    model.eval()
+    with ns.no_grad():
+        return PM.to_numpy(model(*(ns.tensor(a) for a in batch[:-1])))
+
+
+@pytest.mark.parametrize("arch", list(CHECKPOINT_ARCHS))
+def test_rt_training_checkpoint_resumes_in_torch(arch, tmp_path):
+    """Model, optimizer and scheduler trained in rt (rt_optim), saved with rt_import.save,
+    read by torch.load(weights_only=True) into the same architecture: the same predictions,
+    and 4 more steps in each library stay together (the optimizer state carried over)."""
+    build, data = CHECKPOINT_ARCHS[arch]
+    batches = data()
+    T, R = PM.torch_namespace(), PM.rt_namespace()
+    rt.manual_seed(7)
+    r_model = build(R)
+    r_opt, r_sched = _fit(R, r_model, batches[:10])
+    path = tmp_path / "checkpoint.pt"
+    rt_import.save({"model": r_model.state_dict(), "optimizer": r_opt.state_dict(),
+                    "scheduler": r_sched.state_dict(), "step": 10}, path)
+    ck = torch.load(path, weights_only=True)
+    t_model = build(T)
+    t_model.load_state_dict(ck["model"])                       # strict: every key, same shapes
+    held_out = batches[-1]
+    np.testing.assert_allclose(_predict(T, t_model, held_out), _predict(R, r_model, held_out),
+                               rtol=1e-5, atol=1e-6)
+    t_opt = torch.optim.Adam(t_model.parameters(), lr=3e-3)
+    t_opt.load_state_dict(ck["optimizer"])
+    t_sched = torch.optim.lr_scheduler.StepLR(t_opt, step_size=4, gamma=0.5)
+    t_sched.load_state_dict(ck["scheduler"])
+    assert t_opt.param_groups[0]["lr"] == r_opt.param_groups[0]["lr"] == 3e-3 * 0.25
+    for ns, model, opt, sched in ((T, t_model, t_opt, t_sched), (R, r_model, r_opt, r_sched)):
+        model.train()
+        for *inputs, target in batches[10:]:
+            opt.zero_grad()
+            ns.F.cross_entropy(model(*(ns.tensor(a) for a in inputs)),
+                               ns.tensor(target)).backward()
+            opt.step()
+            sched.step()
+    _same_after_resume(t_model, r_model, lr=3e-3 * 0.25)
+    assert t_sched.get_last_lr() == r_sched.get_last_lr()
+
+
+@pytest.mark.parametrize("arch", list(CHECKPOINT_ARCHS))
+def test_torch_training_checkpoint_resumes_in_rt(arch, tmp_path):
+    """The reverse: trained with torch.optim, torch.save'd, read by rt_import.load into the
+    rt model, optimizer and scheduler; the same predictions and the same next steps."""
+    import rt_optim
+    import rt_optim.lr_scheduler
+    build, data = CHECKPOINT_ARCHS[arch]
+    batches = data()
+    T, R = PM.torch_namespace(), PM.rt_namespace()
+    torch.manual_seed(8)
+    t_model = build(T)
+    t_opt, t_sched = _fit(T, t_model, batches[:10])
+    path = tmp_path / "checkpoint.pt"
+    torch.save({"model": t_model.state_dict(), "optimizer": t_opt.state_dict(),
+                "scheduler": t_sched.state_dict()}, path)
+    ck = rt_import.load(path)
+    r_model = build(R)
+    r_model.load_state_dict(ck["model"])
+    held_out = batches[-1]
+    np.testing.assert_allclose(_predict(R, r_model, held_out), _predict(T, t_model, held_out),
+                               rtol=1e-5, atol=1e-6)
+    r_opt = rt_optim.Adam(r_model.parameters(), lr=3e-3)
+    r_opt.load_state_dict(ck["optimizer"])
+    r_sched = rt_optim.lr_scheduler.StepLR(r_opt, step_size=4, gamma=0.5)
+    r_sched.load_state_dict(ck["scheduler"])
+    for ns, model, opt, sched in ((T, t_model, t_opt, t_sched), (R, r_model, r_opt, r_sched)):
+        model.train()
+        for *inputs, target in batches[10:]:
+            opt.zero_grad()
+            ns.F.cross_entropy(model(*(ns.tensor(a) for a in inputs)),
+                               ns.tensor(target)).backward()
+            opt.step()
+            sched.step()
+    _same_after_resume(t_model, r_model, lr=3e-3 * 0.25)
+    assert t_sched.get_last_lr() == r_sched.get_last_lr()

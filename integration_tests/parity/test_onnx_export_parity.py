@@ -8,7 +8,10 @@ same dtypes and shapes:
 - one case per exported op family (activations, convolutions, normalizations, pooling,
   resampling, padding, shape ops, indexing, reductions, comparisons, in-place ops);
 - opsets 11, 13, 17 (default), 18 and 21 for the model families;
-- a symbolic batch axis (``dynamic_axes``): the graph traced at batch 2 runs at batches 1 and 5.
+- a symbolic batch axis (``dynamic_axes``): the graph traced at batch 2 runs at batches 1 and 5;
+- the training-parity models (models.py: MLP, CNN with BatchNorm, TransformerEncoder with a
+  padding mask) trained in rt: onnxruntime gives rt's outputs and torch's (the same
+  architecture holding rt's weights).
 
 onnxruntime is optional: without it every test here is skipped with the reason below (the
 `parity` tox env installs torch only; `pip install onnxruntime` adds this suite).
@@ -406,3 +409,63 @@ def test_op_family_other_opsets(name, opset):
     rt.manual_seed(3)
     make, specs = OPS[name]
     run(make(), _inputs(specs), opset=opset)
+
+
+# -- models.py, trained in rt, exported, run by onnxruntime and compared with torch too -------
+def _parity_models():
+    """integration_tests/parity/models.py by path (importlib mode: no sibling imports)."""
+    import importlib.util
+    import pathlib
+    import sys
+    name = "rt_parity_models"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, pathlib.Path(__file__).with_name("models.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn-bn", "transformer-padding-mask"])
+def test_rt_trained_training_models_run_in_onnxruntime(arch):
+    """The training-parity models (models.py), trained 8 steps in rt with rt_optim (BatchNorm
+    statistics updated), exported with export_onnx and a dynamic batch axis: onnxruntime
+    gives rt's outputs, and those of the same torch architecture holding rt's weights, at
+    the traced batch size and at another one."""
+    import rt_optim
+    PM = _parity_models()
+    R = PM.rt_namespace()
+    build, batches = {
+        "mlp": (PM.make_mlp, PM.classification_batches(30, 9, 16, 20, 5)),
+        "cnn-bn": (PM.make_cnn, PM.classification_batches(31, 9, 8, (1, 12, 12), 4)),
+        "transformer-padding-mask": (PM.make_transformer, PM.token_batches(32, 9, 8, 7, 11, 3)),
+    }[arch]
+    rt.manual_seed(10)
+    model = build(R)
+    opt = rt_optim.Adam(model.parameters(), lr=3e-3)
+    for *inputs, target in batches[:8]:
+        opt.zero_grad()
+        F.cross_entropy(model(*(rt.from_numpy(a) for a in inputs)),
+                        rt.from_numpy(target)).backward()
+        opt.step()
+    model.eval()
+    example = tuple(rt.from_numpy(a) for a in batches[0][:-1])
+    names = [f"input{i}" for i in range(len(example))]
+    f = io.BytesIO()
+    export_onnx(model, example, f, input_names=names, output_names=["logits"],
+                dynamic_axes={**{n: [0] for n in names}, "logits": [0]})
+    session = ort.InferenceSession(f.getvalue(), providers=["CPUExecutionProvider"])
+    import torch                                 # conftest.py: the suite needs torch
+    twin = build(PM.torch_namespace())
+    twin.load_state_dict({k: torch.from_numpy(PM.to_numpy(v))
+                          for k, v in model.state_dict().items()})
+    twin.eval()
+    for arrays in (batches[0][:-1], tuple(a[:3] for a in batches[8][:-1])):
+        want = model(*(rt.from_numpy(a) for a in arrays)).detach().numpy()
+        (got,) = session.run(None, dict(zip(names, arrays)))
+        assert got.shape == want.shape and got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+        with torch.no_grad():
+            t_out = twin(*(torch.from_numpy(a) for a in arrays)).numpy()
+        np.testing.assert_allclose(got, t_out, rtol=1e-4, atol=1e-5)

@@ -17,7 +17,9 @@ Hardswish as HardSigmoid * x before opset 14, residual Add, ReduceMean) and an
 ``nn.TransformerEncoder`` in eval mode (the exporter supports it from opset 14: opset 11 lacks
 ``aten::unflatten`` and 13 ``scaled_dot_product_attention``; LayerNormalization is one node
 from opset 17) and a UNet-style encoder-decoder (MaxPool, Resize nearest, bilinear with
-align_corners and bicubic, Concat).
+align_corners and bicubic, Concat). Also the training-parity models (models.py: MLP, CNN
+with BatchNorm, TransformerEncoder with tokens and a padding mask as two inputs), trained in
+torch first.
 """
 import io
 import warnings
@@ -301,3 +303,61 @@ def test_default_export_options_fold_batchnorm_and_still_match():
     with rt.no_grad():
         got = mod(_rt(x)).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5)
+
+
+# -- models.py, trained in torch, exported, imported --------------------------------------------
+def _parity_models():
+    """integration_tests/parity/models.py by path (importlib mode: no sibling imports)."""
+    import importlib.util
+    import pathlib
+    import sys
+    name = "rt_parity_models"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, pathlib.Path(__file__).with_name("models.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn-bn", "transformer-padding-mask"])
+def test_torch_trained_training_models_export_and_import(arch):
+    """The training-parity models (models.py), trained 8 steps in torch so BatchNorm's
+    running statistics are not the defaults, exported with torch.onnx.export (eval mode,
+    several inputs for the transformer: tokens and a bool padding mask), imported with
+    load_onnx: the same outputs on the training inputs and on held-out ones at another batch
+    size (dynamic batch axis)."""
+    PM = _parity_models()
+    T = PM.torch_namespace()
+    build, batches = {
+        "mlp": (PM.make_mlp, PM.classification_batches(20, 9, 16, 20, 5)),
+        "cnn-bn": (PM.make_cnn, PM.classification_batches(21, 9, 8, (1, 12, 12), 4)),
+        "transformer-padding-mask": (PM.make_transformer, PM.token_batches(22, 9, 8, 7, 11, 3)),
+    }[arch]
+    torch.manual_seed(9)
+    model = build(T)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for *inputs, target in batches[:8]:
+        opt.zero_grad()
+        T.F.cross_entropy(model(*(torch.from_numpy(a) for a in inputs)),
+                          torch.from_numpy(target)).backward()
+        opt.step()
+    model.eval()
+    example = tuple(torch.from_numpy(a) for a in batches[0][:-1])
+    names = [f"input{i}" for i in range(len(example))]
+    f = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # the TorchScript exporter's warnings
+        torch.onnx.export(model, example, f, dynamo=False, opset_version=17,
+                          input_names=names, output_names=["logits"],
+                          dynamic_axes={**{n: {0: "batch"} for n in names},
+                                        "logits": {0: "batch"}})
+    imported = load_onnx(f.getvalue())
+    held_out = batches[8][:-1]
+    for arrays in (batches[0][:-1], tuple(a[:5] for a in held_out)):
+        with torch.no_grad():
+            want = model(*(torch.from_numpy(a) for a in arrays)).numpy()
+        got = imported(*(rt.from_numpy(a) for a in arrays))
+        assert tuple(got.shape) == want.shape
+        np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-4, atol=1e-5)
