@@ -76,6 +76,11 @@ def test_forward_kernels_give_the_same_bits_for_1_and_2_threads(name, restore_th
 
 
 def _train(threads, steps=5):
+    """A few Adam steps of a small CNN. Its matrix products (16 x 2304 x 10) stay below the
+    size at which GEMM is split over threads: a split GEMM is planned for the threads the
+    pool has at that moment (one while it backs off under contention), so its last bits
+    could depend on the machine's load; the convolution's chunking depends only on the
+    configured thread count."""
     rtt.set_num_threads(threads)
     rt.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
