@@ -97,12 +97,13 @@ def bench(quick):
                         "case": "all_reduce float32", "label": f"all_reduce {mb} MB float32",
                         "size": mb, "size_name": "MB (float32)", "threads": None,
                         "rt_s": rt_s, "torch_s": None, "numpy_s": None, "ort_s": None,
-                        "mpi4py_s": raw_s, "mpi4py_same_memory_s": same_s, "target": "mpi4py/rt >= 0.9", "errors": {}})
+                        "mpi4py_s": raw_s, "mpi4py_same_memory_s": same_s,
+                        "target": "mpi4py/rt >= 0.9", "errors": {}})
     if rank == 0:
         import platform
+
         import mpi4py
-        import numpy
-        print(f"_python {platform.python_version()}, numpy {numpy.__version__}, mpi4py "
+        print(f"_python {platform.python_version()}, numpy {np.__version__}, mpi4py "
               f"{mpi4py.__version__}, {MPI.Get_library_version().splitlines()[0].strip()}, "
               f"{os.cpu_count()} cores, 2 processes on one machine_\n")
         _table(rows, ["Every column reduces the same number of float32 zeros in place with "
