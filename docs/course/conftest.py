@@ -20,8 +20,6 @@ import pytest
 
 import _runner
 
-pytest_plugins = ["pytester"]     # test_runner.py runs this collector on throwaway lessons
-
 _SCRATCH = pytest.StashKey[Path]()
 
 
