@@ -314,17 +314,7 @@ CASES = [
 ]
 
 
-KNOWN_BUGS = {
-    "error-kthvalue-k": (
-        "rt bug: kthvalue with k out of range raises IndexError; torch 2.13 raises "
-        "RuntimeError('kthvalue(): selected number k out of range for dimension 0'). "
-        "Reproducer: rt.kthvalue(rt.zeros(3), 9) (also rt.zeros(3).kthvalue(0))"),
-    "error-bitwise-float": (
-        "rt bug: a bitwise op on a float tensor raises RuntimeError; torch 2.13 raises "
-        "NotImplementedError('\"bitwise_and_cpu\" not implemented for \'Double\''), as for "
-        "every dtype a kernel lacks. Reproducer: rt.bitwise_and(rt.zeros(3, "
-        "dtype=rt.float64), rt.zeros(3, dtype=rt.float64))"),
-}
+KNOWN_BUGS = {}        # case id -> the rt bug it shows (strict xfail); none open
 
 
 def _params(cases):

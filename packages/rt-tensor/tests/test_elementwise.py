@@ -229,3 +229,12 @@ def test_set_num_threads_validates():
     with pytest.raises(ValueError):
         rtt.set_num_threads(0)
     assert rtt.get_num_threads() >= 1
+
+
+@pytest.mark.parametrize("op", ["bitwise_and", "bitwise_or", "bitwise_xor"])
+def test_bitwise_ops_on_floats_raise_not_implemented_error_as_pytorch(op):
+    a = rtt.zeros(3, dtype=rtt.float64)
+    with pytest.raises(NotImplementedError, match=f"\"{op}_cpu\" not implemented for 'Double'"):
+        getattr(rtt, op)(a, a)
+    with pytest.raises(NotImplementedError, match="\"bitwise_not_cpu\" not implemented for 'Float'"):
+        rtt.bitwise_not(rtt.zeros(3))

@@ -206,9 +206,10 @@ def test_kthvalue(dtype_name):
             assert_same(np.take_along_axis(a, got_idx, 1), exp if keepdim else exp[:, None])
     v, i = t.kthvalue(2, 0)
     assert tuple(v.shape) == (7,)
-    with pytest.raises(IndexError, match="kthvalue\\(\\): selected number k out of range"):
+    # PyTorch raises RuntimeError here (not IndexError)
+    with pytest.raises(RuntimeError, match="kthvalue\\(\\): selected number k out of range"):
         rtt.kthvalue(t, 8)
-    with pytest.raises(IndexError, match="out of range"):
+    with pytest.raises(RuntimeError, match="out of range"):
         rtt.kthvalue(t, 0)
 
 
@@ -374,3 +375,12 @@ def test_bool_inputs_refused_like_pytorch():
         rtt.kthvalue(b, 1)
     with pytest.raises(RuntimeError, match="not implemented for 'Bool'"):
         rtt.searchsorted(b, b)
+
+
+def test_a_dtype_without_a_kernel_raises_not_implemented_error_as_pytorch():
+    # PyTorch reports a dtype its kernel was not compiled for as NotImplementedError
+    # ('"kthvalue_cpu" not implemented for 'Bool''), a RuntimeError subclass
+    with pytest.raises(NotImplementedError, match="\"kthvalue_cpu\" not implemented for 'Bool'"):
+        rtt.kthvalue(rtt.zeros(3, dtype=rtt.bool), 1)
+    with pytest.raises(NotImplementedError, match="not implemented for 'Bool'"):
+        rtt.searchsorted(rtt.zeros(3, dtype=rtt.bool), rtt.zeros(1, dtype=rtt.bool))

@@ -549,7 +549,7 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     if n >= 2**62:
         raise RuntimeError(f"invalid size, possible overflow? size={n}")
     if d == bool_:
-        raise RuntimeError("\"arange_cpu\" not implemented for 'Bool'")
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
     result = _k.empty_new(d.code, (n,))
     integer_fill = integer_args and not d.is_floating_point and not d.is_complex
     _k.arange_fill(result, s if integer_fill else float(s), st if integer_fill else float(st),

@@ -464,6 +464,7 @@ cdef Tensor _guard_overlap(Tensor inp, Tensor out):
 
 
 cdef str _not_implemented(str opname, int dt):
+    # PyTorch raises these (a dtype its kernel was not compiled for) as NotImplementedError
     return f"\"{_KERNEL_NAME.get(opname, opname)}_cpu\" not implemented for '{dtype_of(dt).scalar_name}'"
 
 
@@ -657,7 +658,7 @@ cdef void _raise_unsupported_binary(int k, int cd, Tensor ta, Tensor tb) except 
                            "operator instead.")
     if name in ("lt", "le", "gt", "ge", "maximum", "minimum", "fmax", "fmin") and category(cd) == 3:
         raise RuntimeError(f"{name} is not supported for complex tensors")
-    raise RuntimeError(_not_implemented(name, cd))
+    raise NotImplementedError(_not_implemented(name, cd))
 
 
 # ---------------------------------------------------------------------------------------
@@ -682,10 +683,7 @@ cdef object unary_op(int k, Tensor a, Tensor out, bint inplace):
             raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
                                "you are trying to invert a mask, use the `~` or `logical_not()` "
                                "operator instead.")
-        if name == "bitwise_not" and category(cd) >= 2:
-            raise TypeError(f"bitwise_not: expected a bool or integer tensor, got {dtype_of(cd)!r}"
-                            ) if False else RuntimeError(_not_implemented(name, cd))
-        raise RuntimeError(_not_implemented(name, cd))
+        raise NotImplementedError(_not_implemented(name, cd))
     od = DT_BOOL if UNARY_OUT[k] == 1 else (to_real_code(cd) if UNARY_OUT[k] == 2 else cd)
     if out is None and a._dtype == cd and a.is_contig():
         result = new_tensor(od, a._ndim, a._shape, False)

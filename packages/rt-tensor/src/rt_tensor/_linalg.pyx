@@ -384,7 +384,7 @@ cdef inline str _sname(int dt):
 
 cdef int _check_not_bool(Tensor t, str kernel) except -1:
     if t._dtype == DT_BOOL:
-        raise RuntimeError(f'"{kernel}" not implemented for \'Bool\'')
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
     return 0
 
 
@@ -721,7 +721,7 @@ cdef Tensor _matmul_nd(Tensor a, Tensor b, Tensor o):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{folded}, {K}] but got: [{folded}, {K2}].")
     if a._dtype == DT_BOOL:
-        raise RuntimeError("\"addmv_impl_cpu\" not implemented for 'Bool'" if b_vec and da == 2
+        raise NotImplementedError("\"addmv_impl_cpu\" not implemented for 'Bool'" if b_vec and da == 2
                            else "\"addmm_impl_cpu_\" not implemented for 'Bool'" if nb == 0 or db <= 2
                            else "\"bmm\" not implemented for 'Bool'")
     # result shape: batch dims, then M unless a was 1-D, then N unless b was 1-D

@@ -1136,7 +1136,7 @@ cdef int _compute_dtype(Tensor a, Tensor b, str fname) except -1:
         return a._dtype
     if a._dtype == DT_FLOAT16 or a._dtype == DT_BFLOAT16:
         return DT_FLOAT32
-    raise RuntimeError(f'"{fname}" not implemented for \'{dtype_of(a._dtype).scalar_name}\'')
+    raise NotImplementedError(f'"{fname}" not implemented for \'{dtype_of(a._dtype).scalar_name}\'')
 
 
 cdef int _params(Geo* g, int D, object kernel, object stride, object padding,

@@ -424,7 +424,7 @@ cdef str _tname(int code):
 
 cdef _require_float(int code, str kernel):
     if category(code) < 2:
-        raise RuntimeError(f"\"{kernel}\" not implemented for '{_tname(code)}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_tname(code)}'")
 
 
 def _size(args, fname):
@@ -555,7 +555,7 @@ def randint(*args, **kwargs):
     shape = _size((size,), "randint")
     cdef int code = _dtype_code(dtype, out, DT_INT64)
     if category(code) == 3:
-        raise RuntimeError(f"\"random_from_to\" not implemented for '{_tname(code)}'")
+        raise NotImplementedError(f"\"random_from_to\" not implemented for '{_tname(code)}'")
     start, span = _randint_range(lo, hi, code)
     cdef Tensor t = _new(code, shape)
     _sample_into(t, K_RANDINT, 0, 0, start, span, get_generator(generator))
@@ -715,7 +715,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         return _finish(t, out)
     probs = x if p is None else p
     if p is None and category(x._dtype) != 2:
-        raise RuntimeError(f"\"bernoulli_tensor_cpu_p_\" not implemented for '{_tname(x._dtype)}'")
+        raise NotImplementedError(f"\"bernoulli_tensor_cpu_p_\" not implemented for '{_tname(x._dtype)}'")
     pa = _as_np(probs).astype(np.float64)
     if pa.size and (np.any(~(pa >= 0)) or np.any(~(pa <= 1))):
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
@@ -838,7 +838,7 @@ def poisson(input, generator=None):
     """Poisson samples with rates ``input`` (non-negative), in input's dtype."""
     cdef Tensor x = input
     if category(x._dtype) != 2:
-        raise RuntimeError(f"\"poisson_cpu\" not implemented for '{_tname(x._dtype)}'")
+        raise NotImplementedError(f"\"poisson_cpu\" not implemented for '{_tname(x._dtype)}'")
     cdef Generator gen = get_generator(generator)
     rates = np.ascontiguousarray(_as_np(x), dtype=np.float64)
     if rates.size and not np.all(rates >= 0):
@@ -902,7 +902,7 @@ def random_(Tensor self, *args, generator=None, **kwargs):
         raise TypeError(f"random_() got unexpected keyword arguments {sorted(kwargs)}")
     cdef int code = self._dtype
     if category(code) == 3:
-        raise RuntimeError(f"\"random_\" not implemented for '{_tname(code)}'")
+        raise NotImplementedError(f"\"random_\" not implemented for '{_tname(code)}'")
     if len(args) == 0 or (len(args) == 2 and args[1] is None and args[0] == 0):
         top = {DT_BOOL: 1, DT_UINT8: 255, DT_INT8: 127, DT_INT16: 32767, DT_INT32: 2**31 - 1,
                DT_INT64: 2**63 - 1, DT_FLOAT16: 2**11, DT_BFLOAT16: 2**8, DT_FLOAT32: 2**24,
@@ -945,7 +945,7 @@ def exponential_(Tensor self, double lambd=1.0, *, generator=None):
 def geometric_(Tensor self, double p, *, generator=None):
     """Fill with geometric samples (trials until the first success, >= 1)."""
     if category(self._dtype) == 3:
-        raise RuntimeError(f"\"geometric_cpu\" not implemented for '{_tname(self._dtype)}'")
+        raise NotImplementedError(f"\"geometric_cpu\" not implemented for '{_tname(self._dtype)}'")
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
     return _sample_inplace(self, K_GEOMETRIC, p, 0, 0, 0, generator)

@@ -1338,7 +1338,7 @@ def logcumsumexp(input, dim, *, out=None):
     cdef Tensor x = _ensure_tensor(input, "logcumsumexp")
     cdef int d = single_dim(x, dim, "logcumsumexp")
     if category(x._dtype) != 2:
-        raise RuntimeError(f"\"logcumsumexp_out_cpu\" not implemented for '{_sname(x._dtype)}'")
+        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{_sname(x._dtype)}'")
     vals, _ = _scan(x, d, LOGCUMSUMEXP_FN[x._dtype], False)
     return finish(vals, x._dtype, out, "logcumsumexp")
 

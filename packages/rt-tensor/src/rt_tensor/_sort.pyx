@@ -79,7 +79,7 @@ cdef Tensor _from_np_float(object arr, int dt):
 
 cdef void _check_real(Tensor t, str what) except *:
     if category(t._dtype) == 3:
-        raise RuntimeError(f"\"{what}\" not implemented for '{dtype_of(t._dtype).scalar_name}'")
+        raise NotImplementedError(f"\"{what}\" not implemented for '{dtype_of(t._dtype).scalar_name}'")
 
 
 cdef object _argsort_last(object key, bint descending):
@@ -226,12 +226,12 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     cdef Tensor t = _as_t(input, "kthvalue", "input")
     _check_real(t, "kthvalue_cpu")
     if t._dtype == DT_BOOL:
-        raise RuntimeError("\"kthvalue_cpu\" not implemented for 'Bool'")
+        raise NotImplementedError("\"kthvalue_cpu\" not implemented for 'Bool'")
     cdef int d = wrap_dim(dim, t._ndim)
     cdef index_t kk = k
     cdef index_t n = t._shape[d] if t._ndim else 1
     if kk < 1 or kk > n:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {d}")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     cdef Tensor vals, idxs
     if t._ndim == 0:
         vals, idxs = t.clone(), new_tensor(DT_INT64, 0, t._shape, True)
@@ -385,7 +385,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     cdef Tensor seq = _as_t(sorted_sequence, "searchsorted", "sorted_sequence"), vals
     scalar = not isinstance(input, Tensor)
     if seq._dtype == DT_BOOL or (not scalar and (<Tensor>input)._dtype == DT_BOOL):
-        raise RuntimeError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
+        raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
     if side is not None:
         if side not in ("left", "right"):
             raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
@@ -402,7 +402,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     else:
         vals = <Tensor>input
     if category(seq._dtype) == 3 or category(vals._dtype) == 3:
-        raise RuntimeError("\"searchsorted_out_cpu\" not implemented for 'ComplexFloat'")
+        raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'ComplexFloat'")
     if seq._ndim == 0:
         raise RuntimeError("torch.searchsorted(): boundaries tensor should have positive "
                            "dimension, but got 0 dimension")
@@ -457,7 +457,7 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
     when both are 0); values outside are ignored. Floating dtypes only."""
     cdef Tensor t = _as_t(input, "histc", "input")
     if category(t._dtype) != 2:
-        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{dtype_of(t._dtype).scalar_name}'")
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{dtype_of(t._dtype).scalar_name}'")
     if bins <= 0:
         raise RuntimeError(f"torch.histc(): bins must be > 0, but got {bins} for dimension 0")
     a = _np_key(t).astype(np.float64).reshape(-1)
