@@ -225,15 +225,6 @@ def test_containers_and_buffers(dtype):
     assert repr(popped_r) == repr(popped_t) and list(rm.heads) == list(tm.heads) == ["a"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rt bug: rt_nn.ParameterDict keeps a plain dict's insertion order; torch.nn.ParameterDict "
-    "sorts the keys of a Mapping that is not an OrderedDict/ParameterDict (ParameterDict."
-    "update: `for key, parameter in sorted(parameters.items())`), so named_parameters, "
-    "state_dict and optimizer parameter order differ from PyTorch (a torch optimizer "
-    "state_dict then maps states to the wrong parameters). Reproducer: "
-    "list(rt_nn.ParameterDict({'y': rt_nn.Parameter(rt.zeros(3)), 'x': "
-    "rt_nn.Parameter(rt.zeros(2))}).keys()) == ['y', 'x']; torch gives ['x', 'y']; "
-    "same for .update({'b': ..., 'a': ...})"))
 def test_parameter_dict_sorts_the_keys_of_a_plain_dict():
     def build(nn, L):
         d = nn.ParameterDict({"y": nn.Parameter(L.zeros(3)), "x": nn.Parameter(L.zeros(2))})

@@ -1,6 +1,7 @@
 """Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``,
 ``ParameterDict`` (``torch.nn`` semantics: integer keys as strings, slicing returns the same
 container type, PyTorch's errors)."""
+import collections.abc
 import operator
 from collections import OrderedDict
 from itertools import chain, islice
@@ -354,7 +355,15 @@ class ParameterDict(Module):
             del self[k]
 
     def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
+        """Add the key/parameter pairs of ``parameters``. As PyTorch: an OrderedDict, a
+        ParameterDict or a sequence of pairs keeps its order; any other mapping (a plain dict)
+        is added in sorted key order."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            items = parameters.items()
+        elif isinstance(parameters, collections.abc.Mapping):
+            items = sorted(parameters.items())
+        else:
+            items = parameters
         for j, kv in enumerate(items):
             if not isinstance(kv, (list, tuple)) or len(kv) != 2:
                 raise ValueError(f"ParameterDict update sequence element #{j} should be "
