@@ -171,13 +171,6 @@ def _outcome(fn):
     return ("warns", [(w.category, str(w.message)) for w in record])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rt bug: rt_optim.Optimizer.step passes step hooks the call's positional arguments "
-    "without the optimizer; torch passes them with it (hooks wrap the unbound step: "
-    "args == (optimizer, *step_args)), so a hook that reads or rewrites args behaves "
-    "differently. Reproducer: opt = rt_optim.SGD([p], lr=0.1); "
-    "opt.register_step_pre_hook(lambda o, a, k: print(len(a), a and a[0] is o)); "
-    "p.grad = rt.ones(2); opt.step()  -> rt prints '0 ()', torch prints '1 True'"))
 def test_step_hooks_receive_the_optimizer_in_args_like_torch():
     def run(L, optim):
         p = L.ones(2, requires_grad=True)

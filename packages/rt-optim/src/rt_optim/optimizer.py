@@ -89,6 +89,9 @@ def _with_step_hooks(step):
         if not (self._step_pre_hooks or self._step_post_hooks or _global_step_pre_hooks
                 or _global_step_post_hooks):
             return step(self, *args, **kwargs)
+        # as PyTorch, whose hooks wrap the unbound step: args starts with the optimizer, and
+        # a pre-hook's new args replace all of them
+        args = (self,) + args
         for hook in itertools.chain(_global_step_pre_hooks.values(), self._step_pre_hooks.values()):
             result = hook(self, args, kwargs)
             if result is not None:
@@ -97,7 +100,7 @@ def _with_step_hooks(step):
                         f"{hook} must return None or a tuple of (new_args, new_kwargs), but got "
                         f"{result}.")
                 args, kwargs = result
-        out = step(self, *args, **kwargs)
+        out = step(*args, **kwargs)
         for hook in itertools.chain(self._step_post_hooks.values(), _global_step_post_hooks.values()):
             hook(self, args, kwargs)
         return out
