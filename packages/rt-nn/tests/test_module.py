@@ -267,3 +267,11 @@ def test_module_list_dict_and_parameter_containers():
     holder = nn.Module()
     holder.pl = pl
     assert [n for n, _ in holder.named_parameters()] == ["pl.0", "pl.1"]
+
+
+def test_load_state_dict_result_prints_like_pytorch():
+    result = nn.Linear(2, 2).load_state_dict({"weight": rt.zeros(2, 2)}, strict=False)
+    assert repr(result) == "_IncompatibleKeys(missing_keys=['bias'], unexpected_keys=[])"
+    assert result.missing_keys == ["bias"] and result.unexpected_keys == []
+    assert repr(nn.Linear(2, 2).load_state_dict(nn.Linear(2, 2).state_dict())) == \
+        "<All keys matched successfully>"
