@@ -91,3 +91,16 @@ def test_views_keep_storage_alive():
     v = t[2:5]
     del t
     assert v.tolist() == [2.0, 3.0, 4.0]
+
+
+def test_blocks_of_4_mib_and_more_are_2_mib_aligned_for_huge_pages():
+    # large blocks are aligned to the huge-page size and advised as huge pages (as numpy's
+    # arrays): memory-bound passes over them run on 2 MiB pages
+    big = rtt.empty(1 << 20, dtype=rtt.float32)               # exactly 4 MiB
+    assert big.data_ptr() % (1 << 21) == 0
+    bigger = rtt.empty(5_000_000, dtype=rtt.float64)          # 40 MB
+    assert bigger.data_ptr() % (1 << 21) == 0
+    small = rtt.empty(1000, dtype=rtt.float32)
+    assert small.data_ptr() % 64 == 0
+    bigger.fill_(2.0)
+    assert bigger.sum().item() == 10_000_000.0
