@@ -37,7 +37,7 @@ PACKAGES := $(strip $(foreach p,$(LAYERS),$(if $(wildcard packages/$(p)/pyprojec
 empty :=
 space := $(empty) $(empty)
 comma := ,
-TEST_ENVS := $(subst $(space),$(comma),$(PACKAGES)),integration,parity,docs
+TEST_ENVS := $(subst $(space),$(comma),$(PACKAGES)),integration,parity,docs,course1,course2,course3,course4,course5
 
 # Everything that goes into a wheel (tests are run from the tree, so they are not here).
 PKG_SOURCES := $(shell find $(addprefix packages/,$(PACKAGES)) \

@@ -58,11 +58,31 @@ extensions = [
 ]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
-exclude_patterns = ["_build", "tests", "Thumbs.db", ".DS_Store"]
-# The course (docs/course/, its own tests and runner) joins the site once it has an index
-# page, which then needs its line in index.md's toctree; until then its pages are left out.
-if not os.path.exists(os.path.join(DOCS, "course", "index.md")):
-    exclude_patterns.append("course")
+exclude_patterns = ["_build", "tests", "Thumbs.db", ".DS_Store", "course/_generated",
+                    "course/exercises", "course/solutions"]
+
+
+def _course_pictures():
+    """The course's pictures are made by the lessons' own code (issue 9), never pasted in: run
+    every lesson (docs/course/_runner.py, one process per lesson so that a lesson's imports
+    and working directory never reach Sphinx) into course/_generated before the pages are
+    read. A lesson that fails stops the build with its output."""
+    import subprocess
+    course = os.path.join(DOCS, "course")
+    figures = os.path.join(course, "_generated")
+    os.makedirs(figures, exist_ok=True)
+    for name in sorted(os.listdir(course)):
+        if not re.fullmatch(r"lesson\d+-[A-Za-z0-9_-]+\.md", name):
+            continue
+        done = subprocess.run([sys.executable, os.path.join(course, "_runner.py"), "run",
+                               os.path.join(course, name), "--figures", figures],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"docs: the course lesson {name} failed, so its pictures cannot "
+                               f"be made:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+
+
+_course_pictures()
 
 # The API pages document hundreds of functions: keep them out of the navigation.
 toc_object_entries = False
