@@ -88,18 +88,22 @@ def _worker(out_path, quick):
         dist.all_reduce(t, dist.ReduceOp.MAX)
         return t.item()
 
-    def timed(step):
-        """Median over repetitions of the slower rank's mean step time (seconds)."""
-        for _ in range(3):
-            step()
-        times = []
-        for _ in range(repeats):
-            dist.barrier()
-            t0 = time.perf_counter()
-            for _ in range(steps):
+    def timed(cases):
+        """{name: median over repetitions of the slower rank's mean step time (s)} for
+        {name: step function}; the cases take turns within each repetition, so that a
+        change in the machine's load affects them alike."""
+        for step in cases.values():
+            for _ in range(3):
                 step()
-            times.append(slowest((time.perf_counter() - t0) / steps))
-        return statistics.median(times)
+        times = {name: [] for name in cases}
+        for _ in range(repeats):
+            for name, step in cases.items():
+                dist.barrier()
+                t0 = time.perf_counter()
+                for _ in range(steps):
+                    step()
+                times[name].append(slowest((time.perf_counter() - t0) / steps))
+        return {name: statistics.median(ts) for name, ts in times.items()}
 
     def training_step(model, x, y):
         opt = optim.SGD(model.parameters(), lr=LR)
@@ -110,6 +114,12 @@ def _worker(out_path, quick):
             opt.step()
         return step
 
+    def ddp_step(reducer, step, mode):
+        def run():
+            reducer.all_reduce_mode = mode
+            step()
+        return run
+
     results = []
     for name, sizes, bucket_caps in (("seed MLP 784-128-ReLU-10", SEED_MLP, (None, 0.005)),
                                      ("MLP 784-1024x3-10", DEEP_MLP, (None, 1))):
@@ -118,26 +128,27 @@ def _worker(out_path, quick):
         x, y = batch(sizes)
         plain = mlp(sizes)
         nparams = sum(p.numel() for p in plain.parameters())
-        row = {"model": name, "params": nparams, "grad_bytes": 4 * nparams}
-        row["single"] = timed(training_step(plain, x, y))
         flat = rt.zeros(nparams)
-        row["allreduce_alone"] = timed(lambda: dist.all_reduce(flat))
+        cases = {"single": training_step(plain, x, y),
+                 "allreduce_alone": lambda: dist.all_reduce(flat)}
+        ddps = []
         for cap in bucket_caps:
-            model = mlp(sizes)
-            ddp = DDP(model, bucket_cap_mb=cap)
-            label = "default buckets" if cap is None else f"bucket_cap_mb={cap:g}"
+            ddp = DDP(mlp(sizes), bucket_cap_mb=cap)
             step = training_step(ddp, x, y)
-            ddp.reducer.all_reduce_mode = "overlap"
-            during = timed(step)
-            ddp.reducer.all_reduce_mode = "after"
-            after = timed(step)
-            ddp.reducer.all_reduce_mode = "overlap"
-            row.setdefault("ddp", []).append({
-                "buckets": label, "n_buckets": len(ddp.reducer.buckets),
+            for mode in ("overlap", "after"):
+                cases[(cap, mode)] = ddp_step(ddp.reducer, step, mode)
+            ddps.append((cap, ddp))
+        t = timed(cases)
+        row = {"model": name, "params": nparams, "grad_bytes": 4 * nparams,
+               "single": t["single"], "allreduce_alone": t["allreduce_alone"], "ddp": []}
+        for cap, ddp in ddps:
+            row["ddp"].append({
+                "buckets": "default buckets" if cap is None else f"bucket_cap_mb={cap:g}",
+                "n_buckets": len(ddp.reducer.buckets),
                 "bucket_mb": [round(b.flat.numel() * 4 / 2**20, 3)
                               for b in ddp.reducer.buckets],
-                "during": during, "after": after})
-            del ddp, model
+                "during": t[(cap, "overlap")], "after": t[(cap, "after")]})
+        del ddps
         results.append(row)
     if rank == 0:
         with open(out_path, "w") as f:
@@ -163,27 +174,30 @@ def _report(data, args):
                          f"{(d['during'] / r['single'] - 1) * 100:+.0f}%",
                          ms(r["allreduce_alone"]), ms(hidden),
                          f"{hidden / r['allreduce_alone'] * 100:.0f}%"])
-            size = r["params"]
             for case, value in (("single process", r["single"]),
                                 (f"DDP during backward, {d['buckets']}", d["during"]),
                                 (f"DDP after backward, {d['buckets']}", d["after"]),
                                 ("all_reduce of the gradients alone", r["allreduce_alone"])):
                 H.RECORDS.append({"family": H.FAMILY, "table": "DDP step", "case":
-                                  f"{r['model']}: {case}", "label": case, "size": size,
+                                  f"{r['model']}: {case}", "label": case, "size": r["params"],
                                   "size_name": "parameters", "threads": 1, "rt_s": value,
                                   "torch_s": None, "numpy_s": None, "ort_s": None,
                                   "target": "", "errors": {}})
     H.table(f"DDP training step, {data['world']} processes x 1 thread, batch {BATCH} per "
             f"process, SGD (ms per step)",
-            ["model", "DDP buckets (count: sizes)", "single process", "DDP (all-reduce "
-             "during backward)", "DDP (all-reduce after backward)", "overhead",
-             "overhead %", "all-reduce alone", "hidden by overlap", "hidden / all-reduce"],
+            ["model", "DDP buckets (count: sizes)", "single process",
+             "DDP, all-reduce during backward", "DDP, all-reduce after backward", "overhead", "overhead %", "all-reduce alone",
+             "hidden by overlap", "hidden / all-reduce"],
             rows,
             notes=["single process: the same step without DDP, both processes running it at "
-                   "once. overhead: DDP during backward - single process. hidden by "
-                   "overlap: (after backward) - (during backward), also as a share of the "
-                   "all-reduce of all gradient bytes alone. Medians over repetitions of "
-                   "the slower rank's mean step.",
+                   "once. DDP during backward: DDP's default (each complete bucket's "
+                   "non-blocking all-reduce starts during backward; MPI progresses it when "
+                   "the later hooks test it, and the last bucket's is blocking). After "
+                   "backward: every bucket all-reduced once all gradients are ready. "
+                   "overhead: DDP during "
+                   "backward - single process. hidden by overlap: (after) - (during), also "
+                   "as a share of the all-reduce of all gradient bytes alone. Medians over "
+                   "repetitions of the slower rank's mean step; the cases take turns.",
                    "`python benchmarks/bench_distributed_ddp.py`"
                    + (" --quick (numbers mean little)" if data["quick"] else "")])
 

@@ -17,11 +17,12 @@ How it works (as PyTorch's reducer, in Python over rt's autograd):
   gradient has been accumulated, the hook copies it, multiplied by ``1 / world_size``, into
   its slot of the bucket's flat buffer; when a bucket is complete its non-blocking
   ``all_reduce`` (``Iallreduce``) starts at once, while backward goes on computing the
-  gradients of earlier layers. Buckets start in order, so every rank issues the same
-  collectives in the same order. The hook of the last gradient reduces the last bucket
-  (a blocking all-reduce, as it is waited for at once), waits for the others and copies the
-  averaged gradients back into ``.grad``: ``loss.backward()`` returns with the gradients
-  averaged over all ranks.
+  gradients of earlier layers (Open MPI progresses a non-blocking collective inside MPI
+  calls: the later hooks test the oldest one in flight). Buckets start in order, so every
+  rank issues the same collectives in the same order. The hook of the last gradient reduces
+  the last bucket (a blocking all-reduce, as it is waited for at once), waits for the others
+  and copies the averaged gradients back into ``.grad``: ``loss.backward()`` returns with
+  the gradients averaged over all ranks.
 """
 import contextlib
 import warnings
