@@ -19,7 +19,7 @@ import importlib.metadata
 import types
 from dataclasses import dataclass
 
-PACKAGES = ("rt_tensor", "rt_autograd", "rt_nn", "rt_optim", "rt_import")
+PACKAGES = ("rt_tensor", "rt_autograd", "rt_nn", "rt_optim", "rt_import", "rt_distributed")
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,12 @@ SECTIONS = [
     Section("rt_import", None, "`torch.load`/`torch.save`, safetensors, ONNX -> `rt_import`",
             "rt-import never imports torch: it reads and writes PyTorch's formats itself."),
     Section("rt_import.onnx", None, "ONNX import -> `rt_import.onnx`"),
+    Section("rt_distributed", "torch.distributed",
+            "`torch.distributed`, `DistributedDataParallel`, `DistributedSampler` -> "
+            "`rt_distributed`",
+            "The MPI backend only (`backend=\"mpi\"`; `\"gloo\"` is taken as an alias), the "
+            "world group only; launch with `rt-run -n N script.py` (mpiexec). See "
+            "[Training on several machines](training-on-several-machines.md)."),
     Section("rt_tensor", "torch", "`torch` without autograd -> `rt_tensor`",
             "`import rt_tensor as rtt`: the same names as `rt_autograd` for tensors that never "
             "record gradients (the bottom layer; it depends on numpy only). "
@@ -171,6 +177,11 @@ SPECIAL = {
         "torch.fx.GraphModule",
         "the module `load_onnx` returns (onnx2torch returns a GraphModule)"),
     "rt_import.FormatError": (RT_EXTRA, "a ValueError: truncated, corrupt or unsupported files"),
+    "rt_distributed.DistributedDataParallel": (
+        "torch.nn.parallel.DistributedDataParallel",
+        "gradients averaged in buckets by non-blocking MPI all_reduce during backward"),
+    "rt_distributed.DistributedSampler": (
+        "torch.utils.data.distributed.DistributedSampler", ""),
     "rt_import.UnsafeCheckpointError": (
         "pickle.UnpicklingError",
         "a subclass: what `torch.load(weights_only=True)` raises for a global outside its allow-"

@@ -40,8 +40,9 @@ API_PAGES = {
               "rt_nn.data"],
     "rt_optim": ["rt_optim", "rt_optim.lr_scheduler"],
     "rt_import": ["rt_import", "rt_import.onnx", "rt_import.onnx.registry"],
+    "rt_distributed": ["rt_distributed"],
 }
-PACKAGES = ["rt_tensor", "rt_autograd", "rt_nn", "rt_optim", "rt_import"]
+PACKAGES = ["rt_tensor", "rt_autograd", "rt_nn", "rt_optim", "rt_import", "rt_distributed"]
 
 
 def _load_module(name, path):
