@@ -27,6 +27,8 @@ FAMILIES = {
     "nn_lstm": "LSTM (rt-nn)",
     "optim": "Optimizer steps (rt-optim)",
     "formats": "ONNX inference and checkpoint loading (rt-import)",
+    "distributed": "all_reduce between 2 processes (rt-distributed)",
+    "distributed_ddp": "DistributedDataParallel training step on 2 processes (rt-distributed)",
     "blas_choice": "Matmul threading: rt's pool vs OpenBLAS's (rt-tensor design)",
 }
 
