@@ -12,7 +12,7 @@ Nothing here imports torch at module level: ``torch_namespace()`` imports it whe
 the parity tests decide how a missing torch is reported (conftest.py skips them).
 
 The test modules load this file by path (the suites run in pytest's importlib mode, where
-sibling modules are not importable by name): see ``load_models_module`` in the tests.
+sibling modules are not importable by name): conftest.py registers it as ``rt_parity_models``.
 """
 import dataclasses
 from types import ModuleType

@@ -430,22 +430,8 @@ def test_model_trained_in_torch_predicts_the_same_in_rt(arch, legacy, tmp_path):
 
 
 # -- whole training checkpoints cross over (models.py: the same model code in both) -------------
-def _parity_models():
-    """integration_tests/parity/models.py by path (importlib mode: no sibling imports)."""
-    import importlib.util
-    import pathlib
-    import sys
-    name = "rt_parity_models"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).with_name("models.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+import rt_parity_models as PM  # noqa: E402  (conftest.py registers models.py)
 
-
-PM = _parity_models()
 CHECKPOINT_ARCHS = {
     "mlp": (PM.make_mlp, lambda: PM.classification_batches(10, 14, 16, 20, 5)),
     "cnn-bn": (PM.make_cnn, lambda: PM.classification_batches(11, 14, 8, (1, 12, 12), 4)),

@@ -412,19 +412,6 @@ def test_op_family_other_opsets(name, opset):
 
 
 # -- models.py, trained in rt, exported, run by onnxruntime and compared with torch too -------
-def _parity_models():
-    """integration_tests/parity/models.py by path (importlib mode: no sibling imports)."""
-    import importlib.util
-    import pathlib
-    import sys
-    name = "rt_parity_models"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).with_name("models.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn-bn", "transformer-padding-mask"])
@@ -434,7 +421,7 @@ def test_rt_trained_training_models_run_in_onnxruntime(arch):
     gives rt's outputs, and those of the same torch architecture holding rt's weights, at
     the traced batch size and at another one."""
     import rt_optim
-    PM = _parity_models()
+    import rt_parity_models as PM  # conftest.py registers models.py
     R = PM.rt_namespace()
     build, batches = {
         "mlp": (PM.make_mlp, PM.classification_batches(30, 9, 16, 20, 5)),

@@ -306,19 +306,6 @@ def test_default_export_options_fold_batchnorm_and_still_match():
 
 
 # -- models.py, trained in torch, exported, imported --------------------------------------------
-def _parity_models():
-    """integration_tests/parity/models.py by path (importlib mode: no sibling imports)."""
-    import importlib.util
-    import pathlib
-    import sys
-    name = "rt_parity_models"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).with_name("models.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn-bn", "transformer-padding-mask"])
@@ -328,7 +315,7 @@ def test_torch_trained_training_models_export_and_import(arch):
     several inputs for the transformer: tokens and a bool padding mask), imported with
     load_onnx: the same outputs on the training inputs and on held-out ones at another batch
     size (dynamic batch axis)."""
-    PM = _parity_models()
+    import rt_parity_models as PM  # conftest.py registers models.py
     T = PM.torch_namespace()
     build, batches = {
         "mlp": (PM.make_mlp, PM.classification_batches(20, 9, 16, 20, 5)),

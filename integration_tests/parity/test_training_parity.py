@@ -23,9 +23,6 @@ to steps of up to ~lr in directions that differ between any two implementations;
 compared to that bound, and its gradient is checked to be noise.
 """
 import functools
-import importlib.util
-import pathlib
-import sys
 
 import numpy as np
 import pytest
@@ -33,20 +30,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="PyTorch cannot be imported; the parity suite "
                                             "runs in `tox -e parity` (torch==2.13.0)")
 
+import rt_parity_models as M  # noqa: E402  (conftest.py registers models.py)
 
-def load_models_module():
-    """models.py by path (importlib mode: sibling modules are not importable by name)."""
-    name = "rt_parity_models"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, pathlib.Path(__file__).with_name("models.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-M = load_models_module()
 T, R = M.torch_namespace(), M.rt_namespace()
 STEPS = 25
 RECORD = (1, 5, 10)

@@ -438,6 +438,20 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
                    _finishers(avg, back), [output], (send, buf))
 
 
+def _check_root_list(pg, name, tensor, tensors, arg, root, role):
+    """gather's ``gather_list`` / scatter's ``scatter_list``: on the root rank, ``world_size``
+    tensors of ``tensor``'s dtype and size; on every other rank, none (torch's messages)."""
+    if pg.rank == root:
+        if not tensors:
+            raise ValueError(f"Argument ``{arg}`` must be specified on {role} rank.")
+        _check_tensor_list(tensors, arg)
+        _check_list_len(pg, name, tensors, arg)
+        _same_dtype(name, tensor, tensors, arg)
+        _same_numel(name, tensor, tensors, arg)
+    elif tensors:
+        raise ValueError(f"Argument ``{arg}`` must NOT be specified on non-{role} ranks.")
+
+
 def gather(tensor, gather_list=None, dst=0, group=None, async_op=False, group_dst=None):
     """Gather ``tensor`` of every rank into ``gather_list`` of rank ``dst``.
 
@@ -448,16 +462,7 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False, group_ds
     if group_dst is not None:
         dst = group_dst
     dst = _check_rank(pg, dst, "dst")
-    if pg.rank == dst:
-        if not gather_list:
-            raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-        _check_tensor_list(gather_list, "gather_list")
-        _check_list_len(pg, "gather", gather_list, "gather_list")
-        _same_dtype("gather", tensor, gather_list, "gather_list")
-        _same_numel("gather", tensor, gather_list, "gather_list")
-    elif gather_list:
-        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination "
-                         "ranks.")
+    _check_root_list(pg, "gather", tensor, gather_list, "gather_list", dst, "destination")
     src = _np(tensor).reshape(-1)
     if pg.rank == dst:
         flat = np.empty((pg.size, src.size), dtype=src.dtype)
@@ -484,15 +489,7 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False, group_
     if group_src is not None:
         src = group_src
     src = _check_rank(pg, src, "src")
-    if pg.rank == src:
-        if not scatter_list:
-            raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
-        _check_tensor_list(scatter_list, "scatter_list")
-        _check_list_len(pg, "scatter", scatter_list, "scatter_list")
-        _same_dtype("scatter", tensor, scatter_list, "scatter_list")
-        _same_numel("scatter", tensor, scatter_list, "scatter_list")
-    elif scatter_list:
-        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
+    _check_root_list(pg, "scatter", tensor, scatter_list, "scatter_list", src, "source")
     out = _np(tensor).reshape(-1)
     send = (np.concatenate([_np(t).reshape(-1) for t in scatter_list])
             if pg.rank == src else None)
