@@ -93,14 +93,18 @@ def test_views_keep_storage_alive():
     assert v.tolist() == [2.0, 3.0, 4.0]
 
 
-def test_blocks_of_4_mib_and_more_are_2_mib_aligned_for_huge_pages():
-    # large blocks are aligned to the huge-page size and advised as huge pages (as numpy's
-    # arrays): memory-bound passes over them run on 2 MiB pages
-    big = rtt.empty(1 << 20, dtype=rtt.float32)               # exactly 4 MiB
-    assert big.data_ptr() % (1 << 21) == 0
+def test_large_blocks_are_staggered_across_cache_sets():
+    # blocks of 4 MiB and more lie in 2 MiB-aligned regions advised as huge pages; each block
+    # starts a varying multiple of 64 bytes into its region, so that kernels streaming several
+    # of them (an optimizer's parameter, gradient and moments) do not map them to the same
+    # cache sets
+    blocks = [rtt.empty(1 << 20, dtype=rtt.float32) for _ in range(8)]     # 4 MiB each
+    offsets = [b.data_ptr() % 4096 for b in blocks]
+    assert all(b.data_ptr() % 64 == 0 for b in blocks)
+    assert len(set(offsets)) == len(offsets)
     bigger = rtt.empty(5_000_000, dtype=rtt.float64)          # 40 MB
-    assert bigger.data_ptr() % (1 << 21) == 0
-    small = rtt.empty(1000, dtype=rtt.float32)
-    assert small.data_ptr() % 64 == 0
+    assert bigger.data_ptr() % 64 == 0
     bigger.fill_(2.0)
     assert bigger.sum().item() == 10_000_000.0
+    del blocks, bigger
+    rtt.memory.empty_cache()                                  # frees them through the region
