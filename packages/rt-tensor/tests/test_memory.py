@@ -94,11 +94,11 @@ def test_views_keep_storage_alive():
 
 
 def test_large_blocks_are_staggered_across_cache_sets():
-    # blocks of 4 MiB and more lie in 2 MiB-aligned regions advised as huge pages; each block
+    # blocks of 16 MiB and more lie in 2 MiB-aligned regions advised as huge pages; each block
     # starts a varying multiple of 64 bytes into its region, so that kernels streaming several
     # of them (an optimizer's parameter, gradient and moments) do not map them to the same
     # cache sets
-    blocks = [rtt.empty(1 << 20, dtype=rtt.float32) for _ in range(8)]     # 4 MiB each
+    blocks = [rtt.empty(1 << 22, dtype=rtt.float32) for _ in range(6)]     # 16 MiB each
     offsets = [b.data_ptr() % 4096 for b in blocks]
     assert all(b.data_ptr() % 64 == 0 for b in blocks)
     assert len(set(offsets)) == len(offsets)

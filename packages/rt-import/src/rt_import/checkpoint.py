@@ -241,6 +241,13 @@ class _Loader:
         self.mapping = None           # the file mapped copy-on-write (load(mmap=True))
         self.allowed = self._allow_list()
 
+    def release(self):
+        """Drop the tables: the allow-list holds bound methods of the loader (a reference
+        cycle), and through the storage tables the cycle would keep every loaded tensor
+        alive, its memory out of the pool, until the garbage collector ran."""
+        self.allowed = self.storages = self.by_id = self.legacy_views = None
+        self.fixups = []
+
     # -- the allow-list ------------------------------------------------------------------
     def _allow_list(self):
         allowed = {}
@@ -1086,6 +1093,7 @@ def load(path_or_file, map_location=None, *, weights_only=True, mmap=False):
         # no PROTO opcode): its first pickle must be the magic number
         return _load_legacy(f, start, end, loader)
     finally:
+        loader.release()
         if own:
             f.close()
 

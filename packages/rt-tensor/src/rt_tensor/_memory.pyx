@@ -30,20 +30,22 @@ cdef extern from *:
     }
     static inline void rt_pool_unlock(void) { __atomic_store_n(&rt_pool_lock_word, 0, __ATOMIC_RELEASE); }
     static inline int rt_clz64(unsigned long long x) { return __builtin_clzll(x); }
-    /* Blocks of 4 MiB and more lie in 2 MiB-aligned regions advised as huge pages, as numpy
-     * does for its arrays (alloc.c): the kernel then backs them with 2 MiB pages even where
-     * transparent huge pages are "madvise"-only or defragmentation is deferred, which makes
-     * a memory-bound pass over them faster (fewer TLB misses and page faults: an Adam step
-     * on 10M floats 5.9 -> 4.7 ms; a 16 MB MPI all_reduce 11.5 -> 6 ms).
+    /* Blocks of 16 MiB and more lie in 2 MiB-aligned regions advised as huge pages (numpy
+     * does so from 4 MiB, alloc.c): the kernel then backs them with 2 MiB pages even where
+     * transparent huge pages are "madvise"-only, which makes a memory-bound pass over them
+     * faster (fewer TLB misses: an Adam step on 10M floats 5.9 -> 4.7 ms; a 16 MB MPI
+     * all_reduce 11.5 -> 6 ms). Not below 16 MiB: with the kernel's default "defrag=madvise"
+     * the first touch of an advised region may compact memory synchronously, and a
+     * checkpoint of 4 MB tensors loaded into fresh memory took 200 ms instead of 50.
      * The block itself starts a varying multiple of 64 bytes into its region: blocks that
      * all started on a 2 MiB boundary would map the same offsets to the same cache sets, and
-     * a kernel streaming four of them (Adam: param, grad, two moments) thrashed (Adam on 1M
-     * floats 0.40 -> 0.47 ms). The region's start is kept in the word before the block. */
+     * a kernel streaming several of them (Adam: param, grad, two moments) thrashed. The
+     * region's start is kept in the word before the block. */
     #include <stdlib.h>
     #if defined(__linux__)
     #include <sys/mman.h>
     #endif
-    #define RT_HUGE_MIN ((size_t)1 << 22)
+    #define RT_HUGE_MIN ((size_t)1 << 24)
     #define RT_HUGE_ALIGN ((size_t)1 << 21)
     static unsigned rt_block_colour = 0;
     static inline void* rt_block_alloc(size_t size) {
