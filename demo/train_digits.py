@@ -31,6 +31,7 @@ failed run leaves the files of the previous run, or none, never a partial one.
 Bad options print one line (``train_digits.py: error: ...``) and exit with status 2.
 """
 import argparse
+import gc
 import math
 import os
 import signal
@@ -531,6 +532,11 @@ def main(argv=None):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _remove(staged)
         what = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated"
+        # Free what the interrupted frames held now, so that anything complaining as it goes
+        # (a progress bar interrupted half-built reports an AttributeError from its __del__)
+        # prints before the last line, not after it.
+        exc.__traceback__ = None
+        gc.collect()
         print(f"\n{what}: no partial checkpoint, ONNX or plot file left in {args.out}",
               file=sys.stderr)
         return 130 if isinstance(exc, KeyboardInterrupt) else 143
