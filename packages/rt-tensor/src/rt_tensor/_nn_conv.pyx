@@ -1340,7 +1340,7 @@ cdef Tensor _forward(Tensor x, Tensor w, Tensor b, int D, stride, padding, dilat
         g.op = OP_DW
         _plan(&g, 0, 1, g.N * g.G, g.N * g.Co * g.OL * g.CKL)
         ws = _workspace(&g, _dw_plane(&g))
-    elif _use_winograd(&g):
+    elif _use_winograd(&g) and _winograd_pays_forward(&g):
         g.op = OP_WINO
         g.TH = (g.osz[1] + 1) // 2
         g.TW = (g.osz[2] + 1) // 2
@@ -1369,6 +1369,21 @@ cdef Tensor _forward(Tensor x, Tensor w, Tensor b, int D, stride, padding, dilat
 # Winograd pays when the GEMMs are not too thin (measured: benchmarks/bench_nn_conv.py)
 cdef index_t WINO_MIN_CHANNELS = 16
 cdef bint WINO_ENABLED = True
+
+
+cdef bint _winograd_pays_forward(const Geo* g) noexcept:
+    """Whether Winograd beats im2col for a forward (or stride-1 input-gradient) 3x3
+    convolution of this output size and channel count. Measured (float32, 1 thread, batch
+    32, wino/im2col time): at 28x28 outputs Winograd wins for 16 to 32 channels (0.66 to
+    0.80); at 8x8 it pays only for wide GEMMs (32 x 64 channels 0.95, 64 x 64 fwd+bwd
+    0.94; 16 to 32 channels 1.01 to 1.40); at 14x14 it loses with 16 input channels (1.03 to
+    1.22) and wins from 32, or from 24 with 32 output channels (0.72 to 0.86)."""
+    cdef index_t pixels = g.osz[1] * g.osz[2]
+    if pixels >= 400:
+        return True
+    if pixels < 100:
+        return g.Cg >= 32 and g.Cog >= 32 and g.Cg * g.Cog >= 2048
+    return g.Cg >= 32 or (g.Cg >= 24 and g.Cog >= 32)
 
 
 cdef bint _use_depthwise(const Geo* g) noexcept:
