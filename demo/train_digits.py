@@ -244,6 +244,28 @@ def evaluate(model, x, y):
     return loss, accuracy
 
 
+def _progress_bar(tqdm, loader, desc):
+    """A tqdm bar over ``loader``, built with Ctrl-C and SIGTERM deferred: tqdm's constructor
+    interrupted half way leaves an object whose __del__ raises (AttributeError: no 'pos').
+    A signal that arrives meanwhile is acted on right after, with the bar whole and closed.
+    (Deferred in Python, not masked: the OS may deliver the signal to another thread.)"""
+    pending = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: pending.append(signum))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        bar = tqdm(loader, desc=desc, unit="batch", leave=False, file=sys.stderr,
+                   dynamic_ncols=True)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if pending:
+        bar.close()
+        handler = previous[pending[0]]
+        if callable(handler):
+            handler(pending[0], None)        # raises KeyboardInterrupt / Terminated
+    return bar
+
+
 def train(model, optimizer, scheduler, loader, x_test, y_test, epochs):
     """Train for ``epochs``; returns the history: a dict of per-epoch lists."""
     import rt_nn.functional as F
@@ -259,8 +281,8 @@ def train(model, optimizer, scheduler, loader, x_test, y_test, epochs):
         lr = optimizer.param_groups[0]["lr"]
         model.train()
         total_loss, correct, seen = 0.0, 0, 0
-        with tqdm(loader, desc=f"epoch {epoch:>{width}}/{epochs}", unit="batch",
-                  leave=False, file=sys.stderr, dynamic_ncols=True) as bar:
+        bar = _progress_bar(tqdm, loader, desc=f"epoch {epoch:>{width}}/{epochs}")
+        with bar:
             for images, labels in bar:
                 if needs_closure:
                     first_pass = []

@@ -398,3 +398,26 @@ def test_same_seed_same_run_and_threads_option_applies(demo, tmp_path, capsys,
     same = [rt_import.load(str(tmp_path / str(i) / "digits_cnn.pt")) for i in (0, 1)]
     for key in same[0]:
         np.testing.assert_array_equal(same[0][key].numpy(), same[1][key].numpy())
+
+
+def test_a_signal_while_a_progress_bar_is_built_is_acted_on_after_it(demo):
+    # tqdm's constructor interrupted half way leaves a bar whose __del__ raises; the demo
+    # defers Ctrl-C and SIGTERM while building one, then acts on them with the bar whole
+    from tqdm import tqdm
+    built = []
+
+    class InterruptedWhileBuilt(tqdm):
+        def __init__(self, *args, **kwargs):
+            signal.raise_signal(signal.SIGINT)
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            demo._progress_bar(InterruptedWhileBuilt, range(3), "epoch 1/1")
+        assert len(built) == 1                      # the constructor ran to its end ...
+        assert built[0].disable is True             # ... and the bar was closed (tqdm's mark)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
