@@ -99,7 +99,11 @@ def _check_op(op, name):
     return op
 
 
-def _check_rank(pg, r, what):
+def _check_rank(pg, r, what, group_rank=None):
+    """The root rank ``r`` checked; ``group_rank`` (torch's ``group_src``/``group_dst``), when
+    given, names it instead (in the world, the only group, group ranks are world ranks)."""
+    if group_rank is not None:
+        r = group_rank
     if isinstance(r, bool) or not isinstance(r, (int, np.integer)):
         raise TypeError(f"{what} must be an int, got {type(r).__name__}")
     if not 0 <= r < pg.size:
@@ -304,9 +308,7 @@ def broadcast(tensor, src, group=None, async_op=False, group_src=None):
     """Copy ``tensor`` of rank ``src`` into ``tensor`` of every other rank."""
     pg = _check_group(group)
     _check_tensor(tensor, "tensor")
-    if group_src is not None:
-        src = group_src
-    src = _check_rank(pg, src, "src")
+    src = _check_rank(pg, src, "src", group_src)
     buf = _np(tensor)
     return _launch(pg, "broadcast", async_op, pg.comm.Bcast, pg.comm.Ibcast, (buf, src),
                    (), [tensor], (buf,))
@@ -317,9 +319,7 @@ def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False, group_dst=N
     pg = _check_group(group)
     _check_tensor(tensor, "tensor")
     _check_op(op, "reduce")
-    if group_dst is not None:
-        dst = group_dst
-    dst = _check_rank(pg, dst, "dst")
+    dst = _check_rank(pg, dst, "dst", group_dst)
     kind = _reduction_kind("reduce", tensor, op)
     MPI = pg.MPI
     mop = _op_for(MPI, op, kind)
@@ -459,9 +459,7 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False, group_ds
     """
     pg = _check_group(group)
     _check_tensor(tensor, "tensor")
-    if group_dst is not None:
-        dst = group_dst
-    dst = _check_rank(pg, dst, "dst")
+    dst = _check_rank(pg, dst, "dst", group_dst)
     _check_root_list(pg, "gather", tensor, gather_list, "gather_list", dst, "destination")
     src = _np(tensor).reshape(-1)
     if pg.rank == dst:
@@ -486,9 +484,7 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False, group_
     """
     pg = _check_group(group)
     _check_tensor(tensor, "tensor")
-    if group_src is not None:
-        src = group_src
-    src = _check_rank(pg, src, "src")
+    src = _check_rank(pg, src, "src", group_src)
     _check_root_list(pg, "scatter", tensor, scatter_list, "scatter_list", src, "source")
     out = _np(tensor).reshape(-1)
     send = (np.concatenate([_np(t).reshape(-1) for t in scatter_list])

@@ -47,11 +47,12 @@ cdef extern from *:
     #endif
     #define RT_HUGE_MIN ((size_t)1 << 24)
     #define RT_HUGE_ALIGN ((size_t)1 << 21)
+    #define RT_ALIGN 64                 /* every block: a cache line, AVX-512's width */
     static unsigned rt_block_colour = 0;
     static inline void* rt_block_alloc(size_t size) {
-        if (size < RT_HUGE_MIN) return aligned_alloc(64, size);
+        if (size < RT_HUGE_MIN) return aligned_alloc(RT_ALIGN, size);
         /* 64 .. 4032 bytes in, a different 64-byte line (and 4 KiB offset) each time */
-        size_t offset = 64 * (1 + (size_t)((__atomic_fetch_add(&rt_block_colour, 1,
+        size_t offset = RT_ALIGN * (1 + (size_t)((__atomic_fetch_add(&rt_block_colour, 1,
                                                                __ATOMIC_RELAXED) * 37u) % 63u));
         size_t rounded = (size + offset + RT_HUGE_ALIGN - 1) & ~(RT_HUGE_ALIGN - 1);
         char* base = (char*)aligned_alloc(RT_HUGE_ALIGN, rounded);
@@ -73,7 +74,6 @@ cdef extern from *:
     void rt_block_free(void* block, size_t size) nogil
 
 cdef enum:
-    ALIGNMENT = 64
     NUM_CLASSES = 256
 
 cdef void* free_lists[NUM_CLASSES]     # singly linked through each block's first word
