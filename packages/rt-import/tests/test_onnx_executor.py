@@ -262,6 +262,72 @@ def test_a_node_that_returns_too_few_outputs_is_a_format_error(monkeypatch):
     assert OnnxModule(model)(rt.ones(2)).tolist() == [1.0, 1.0]
 
 
+def _conv_relu_model(extra_nodes=(), outputs=("y",)):
+    rng = np.random.default_rng(5)                     # the same weights in every call
+    w = numpy_helper.from_array(rng.standard_normal((4, 2, 3, 3)).astype(np.float32),
+                                "conv.weight")
+    b = numpy_helper.from_array(rng.standard_normal(4).astype(np.float32), "conv.bias")
+    return _graph([helper.make_node("Conv", ["x", "conv.weight", "conv.bias"], ["c"],
+                                    pads=[1, 1, 1, 1]),
+                   helper.make_node("Relu", ["c"], ["y"])] + list(extra_nodes),
+                  ["x"], list(outputs), [w, b])
+
+
+def _absorbed(m):
+    return [(ctx.op_type, ctx.absorbed, ctx.absorbed_into) for _, ctx in m._plan]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv_absorbs_the_relu_that_alone_reads_it(dtype):
+    model = _conv_relu_model()
+    if dtype == np.float64:
+        for init in model.graph.initializer:
+            init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(dtype),
+                                                  init.name))
+    m = OnnxModule(model)
+    assert _absorbed(m) == [("Conv", "Relu", False), ("Relu", None, True)]
+    x = _arr(2, 2, 5, 6, dtype=dtype)
+    ref = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    with rt.no_grad():                                  # the kernel's fused epilogue
+        np.testing.assert_allclose(_np(m(rt.tensor(x))), ref, rtol=tol, atol=tol)
+    # with autograd: conv then relu as two recorded ops, the same numbers and gradients
+    xt = rt.tensor(x, requires_grad=True)
+    y = m(xt)
+    assert y.grad_fn.name() == "ReluBackward0"
+    np.testing.assert_allclose(_np(y), ref, rtol=tol, atol=tol)
+    y.sum().backward()
+    unfused_model = _conv_relu_model(outputs=("y", "c"))        # c returned: not absorbed
+    for init, src in zip(unfused_model.graph.initializer, model.graph.initializer):
+        init.CopyFrom(src)
+    unfused = OnnxModule(unfused_model)
+    assert _absorbed(unfused)[0][1] is None
+    xu = rt.tensor(x, requires_grad=True)
+    unfused(xu)[0].sum().backward()
+    np.testing.assert_array_equal(_np(xt.grad), _np(xu.grad))
+    np.testing.assert_array_equal(_np(m.conv.weight.grad), _np(unfused.conv.weight.grad))
+
+
+def test_conv_keeps_its_relu_when_the_value_is_needed_elsewhere():
+    # read by a second node, returned, or defined twice: Conv and Relu stay two nodes
+    read_twice = _conv_relu_model([helper.make_node("Neg", ["c"], ["n"])], ("y", "n"))
+    redefined = _graph([helper.make_node("Conv", ["x", "w"], ["c"]),
+                        helper.make_node("Neg", ["x"], ["c"]),
+                        helper.make_node("Relu", ["c"], ["y"])], ["x", "w"], ["y"])
+    for model in (read_twice, _conv_relu_model(outputs=("c", "y")), redefined):
+        m = OnnxModule(model)
+        assert all(a is None and not into for _, a, into in _absorbed(m))
+    x = _arr(1, 2, 4, 4)
+    w = _arr(3, 2, 1, 1)
+    with rt.no_grad():
+        y, n = OnnxModule(read_twice)(rt.tensor(x))
+    ref_y, ref_n = ReferenceEvaluator(read_twice).run(None, {"x": x})
+    np.testing.assert_allclose(_np(y), ref_y, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(_np(n), ref_n, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(_np(OnnxModule(redefined)(rt.tensor(x), rt.tensor(w))),
+                                  np.maximum(-x, 0))
+
+
 def _mlp_model():
     w1 = numpy_helper.from_array(_arr(4, 3), "fc1.weight")
     b1 = numpy_helper.from_array(_arr(4), "fc1.bias")
@@ -326,6 +392,7 @@ def test_an_imported_model_exports_after_running_and_runs_after_exporting():
     buf = io.BytesIO()
     export_onnx(model, x, buf, input_names=["x"], dynamic_axes={"x": [0]})
     imported = load_onnx(buf.getvalue()).eval()
+    assert [ctx.absorbed for _, ctx in imported._plan][0] == "Relu"   # the fused Conv too
     with rt.no_grad():
         first = imported(x)
     for batch in (3, 1):

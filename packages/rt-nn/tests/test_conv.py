@@ -827,3 +827,51 @@ def test_flat_3d_kernels_take_the_right_paths(groups, padding, tuning):
     np.testing.assert_allclose(_np(y), conv_ref(_np(x), _np(w), _np(b), 1, padding, 1, groups),
                                rtol=1e-12, atol=1e-12)
     assert gradcheck(lambda *a: F.conv3d(*a, padding=padding, groups=groups), (x, w, b))
+
+
+# ---- conv_forward(relu=True): the inference epilogue, on every forward path ---------------------
+
+RELU_CASES = [  # x shape, weight shape, stride, padding, dilation, groups, tuning
+    ((2, 3, 9, 8), (5, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1, {}),           # im2col + GEMM
+    ((2, 4, 6, 5), (6, 4, 1, 1), (1, 1), (0, 0), (1, 1), 1, {}),           # pointwise
+    ((1, 1, 28, 28), (16, 1, 3, 3), (1, 1), (1, 1), (1, 1), 1, {}),        # one input channel
+    ((2, 4, 7, 9), (8, 2, 3, 3), (2, 1), (2, 1), (1, 2), 2, {}),           # strided, groups
+    ((2, 16, 7, 9), (16, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1,
+     {"winograd": True, "wino_min_channels": 1}),                          # Winograd
+    ((2, 3, 9, 8), (6, 1, 3, 3), (1, 1), (1, 1), (1, 1), 3, {}),           # depthwise 3x3
+    ((2, 4, 9), (4, 1, 5), (2,), (2,), (1,), 4, {}),                       # depthwise 1-d
+    ((1, 2, 3, 4, 5), (3, 2, 2, 2, 2), (1, 1, 1), (1, 0, 1), (1, 1, 1), 1, {}),   # 3-d
+]
+
+
+@pytest.mark.parametrize("xs,ws,s,p,d,g,tune", RELU_CASES)
+@pytest.mark.parametrize("dtype", [rt.float64, rt.float32, rt.bfloat16])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_conv_forward_relu_epilogue(xs, ws, s, p, d, g, tune, dtype, with_bias, tuning):
+    if tune:
+        tuning(**tune)
+    x = _rand(*xs).to(dtype)
+    w = _rand(*ws, seed=1).to(dtype)
+    b = _rand(ws[0], seed=2).to(dtype) if with_bias else None
+    plain = _np(K.conv_forward(x, w, b, s, p, d, g).double())
+    fused = K.conv_forward(x, w, b, s, p, d, g, relu=True)
+    assert fused.dtype == dtype and not fused.requires_grad
+    # the oracle: numpy's max(0, .) of the plain convolution (same kernel, same rounding)
+    np.testing.assert_array_equal(_np(fused.double()), np.maximum(plain, 0))
+    ref = conv_ref(_np(x.double()), _np(w.double()), None if b is None else _np(b.double()),
+                   s, p, d, g)
+    tol = {rt.float64: 1e-12, rt.float32: 1e-5, rt.bfloat16: 5e-2}[dtype]
+    np.testing.assert_allclose(_np(fused.double()), np.maximum(ref, 0), rtol=tol,
+                               atol=tol * max(1.0, float(np.abs(ref).max())))
+
+
+def test_conv_forward_relu_keeps_nan():
+    # PyTorch's relu is clamp_min(x, 0): relu(nan) = nan; negatives become 0
+    x = rt.full((1, 1, 3, 3), 2.0, dtype=rt.float64)
+    x[0, 0, 1, 1] = float("nan")
+    w = rt.ones(2, 1, 1, 1, dtype=rt.float64)
+    w[1] = -1.0
+    y = _np(K.conv_forward(x, w, rt.tensor([0.5, 1.0], dtype=rt.float64), (1, 1), (0, 0),
+                           (1, 1), 1, relu=True))
+    assert np.isnan(y[0, 0, 1, 1]) and np.isnan(y[0, 1, 1, 1])
+    assert y[0, 0, 0, 0] == 2.5 and y[0, 1, 0, 0] == 0.0

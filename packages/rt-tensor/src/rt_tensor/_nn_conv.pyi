@@ -9,9 +9,10 @@ __all__: list[str]
 
 def conv_forward(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Sequence[int],
                  padding: Sequence[int], dilation: Sequence[int], groups: int,
-                 output_size: Sequence[int] | None = ...) -> Tensor:
+                 output_size: Sequence[int] | None = ..., relu: bool = ...) -> Tensor:
     """Convolution of input (N, C, *S) with weight (Cout, C/groups, *K) (+ bias): (N, Cout, *O),
-    O = (S + 2p - d(K-1) - 1) // s + 1, or only the leading ``output_size`` part of it."""
+    O = (S + 2p - d(K-1) - 1) // s + 1, or only the leading ``output_size`` part of it;
+    ``relu=True``: max(0, .) of that, fused into the kernel (records no gradient)."""
 
 def conv_backward_input(grad_output: Tensor, weight: Tensor, input_size: Sequence[int],
                         stride: Sequence[int], padding: Sequence[int], dilation: Sequence[int],

@@ -140,6 +140,7 @@ cdef struct Geo:
     char* ws          # column buffers: nchunks x ws_elems
     index_t ws_elems
     index_t TH, TW, ntiles   # Winograd: 2x2 output tiles per image
+    bint relu         # FWD, WINO, DW: max(0, y) applied to each output block while in cache
 
 
 cdef inline index_t _first_valid(index_t off, index_t s) noexcept nogil:
@@ -410,14 +411,28 @@ cdef void _col2im(const real* col, real* im, const Geo* g, index_t c0, index_t c
 
 cdef inline void _add_bias(real* y, const real* b, index_t rows, index_t ld, index_t col0,
                            index_t ncols) noexcept nogil:
-    cdef index_t r, j
-    cdef real v
+    _epilogue(y, b, False, rows, ld, col0, ncols)
+
+
+cdef inline void _epilogue(real* y, const real* b, bint relu, index_t rows, index_t ld,
+                           index_t col0, index_t ncols) noexcept nogil:
+    """Columns [col0, col0 + ncols) of `rows` rows (stride ld): + b[r] (b may be NULL), then
+    max(0, .) when relu; one pass while the block is in cache."""
+    cdef index_t r
     cdef real* p
+    if b == NULL and not relu:
+        return
     for r in range(rows):
-        v = b[r]
         p = y + r * ld + col0
-        for j in range(ncols):
-            p[j] += v
+        if b == NULL:
+            if real is float:
+                rt_relu_f(p, ncols)
+            else:
+                rt_relu_d(p, ncols)
+        elif real is float:
+            rt_bias_relu_f(p, b[r], ncols, relu)
+        else:
+            rt_bias_relu_d(p, b[r], ncols, relu)
 
 
 cdef inline void _lines(const Geo* g, index_t part, index_t* l0, index_t* l1) noexcept nogil:
@@ -451,8 +466,10 @@ cdef void _unit(const Geo* g, real* ws, real* acc, index_t u) noexcept nogil:
             bsrc = ws
             ldb = ncols
         _gemm(False, False, g.Cog, ncols, g.CKL, w, g.CKL, bsrc, ldb, <real>0, y + col0, g.OL)
+        bsrc = NULL
         if g.b != NULL:
-            _add_bias(y, <const real*>g.b + grp * g.Cog, g.Cog, g.OL, col0, ncols)
+            bsrc = <const real*>g.b + grp * g.Cog
+        _epilogue(y, bsrc, g.relu, g.Cog, g.OL, col0, ncols)
     elif g.op == OP_IGRAD:
         gyp = <const real*>g.x + (n * g.Co + grp * g.Cog) * g.OL
         c0 = part * g.part_len
@@ -594,6 +611,16 @@ cdef extern from *:
         for (int64_t i = 0; i < n; i++) acc[i] += a[i] * b[i]; }
     RT_DW_DEFS(float, f)
     RT_DW_DEFS(double, d)
+    /* the forward epilogue over one output row: y + bias, then relu when asked; relu keeps
+       PyTorch's clamp_min semantics (relu(-0.0) = -0.0, relu(nan) = nan) */
+    #define RT_EPILOGUE_DEFS(T, S) \
+    static inline void rt_bias_relu_##S(T* restrict y, T bv, int64_t n, int relu) { \
+        if (relu) { for (int64_t i = 0; i < n; i++) { T v = y[i] + bv; y[i] = v < 0 ? (T)0 : v; } } \
+        else { for (int64_t i = 0; i < n; i++) y[i] += bv; } } \
+    static inline void rt_relu_##S(T* restrict y, int64_t n) { \
+        for (int64_t i = 0; i < n; i++) { T v = y[i]; y[i] = v < 0 ? (T)0 : v; } }
+    RT_EPILOGUE_DEFS(float, f)
+    RT_EPILOGUE_DEFS(double, d)
     static inline void rt_deinterleave_f(const float* restrict x, float* restrict e,
                                          float* restrict o, int64_t n) {
         for (int64_t k = 0; k < n; k++) { e[k] = x[2 * k]; o[k] = x[2 * k + 1]; } }
@@ -629,6 +656,10 @@ cdef extern from *:
                    int64_t d, int64_t n) nogil
     void rt_mulacc1_f(float* acc, const float* a, const float* b, int64_t n) nogil
     void rt_mulacc1_d(double* acc, const double* a, const double* b, int64_t n) nogil
+    void rt_bias_relu_f(float* y, float bv, int64_t n, int relu) nogil
+    void rt_bias_relu_d(double* y, double bv, int64_t n, int relu) nogil
+    void rt_relu_f(float* y, int64_t n) nogil
+    void rt_relu_d(double* y, int64_t n) nogil
     void rt_deinterleave_f(const float* x, float* e, float* o, int64_t n) nogil
     void rt_deinterleave_d(const double* x, double* e, double* o, int64_t n) nogil
     void rt_wino_out_f(const float* m, int64_t ms, float* ye, float* yo, float* ze, float* zo,
@@ -775,6 +806,8 @@ cdef void _wino_unit(const Geo* g, real* ws, index_t u) noexcept nogil:
                     yrow[2 * k + 1] = Y[(2 * r + 1) * TW + k]
                 if OW % 2:
                     yrow[OW - 1] = Y[2 * r * TW + OW // 2]
+                if g.relu:
+                    _epilogue(yrow, NULL, True, 1, 0, 0, OW)
 
 
 cdef void _wino_wunit(const Geo* g, real* ws, real* acc, index_t u) noexcept nogil:
@@ -959,6 +992,8 @@ cdef void _dw_unit(const Geo* g, real* ws, real* acc, index_t u) noexcept nogil:
                     else:
                         rt_dw33_d(yc + l * OW, xrow, xrow + g.dl[1] * P2,
                                   xrow + 2 * g.dl[1] * P2, wk, bv, d2, OW)
+                if g.relu:
+                    _epilogue(yc, NULL, True, 1, 0, 0, OL)
                 continue
             for ow in range(OL):
                 yc[ow] = bv
@@ -1003,6 +1038,8 @@ cdef void _dw_unit(const Geo* g, real* ws, real* acc, index_t u) noexcept nogil:
             if oh == O1:
                 oh = 0
                 od += 1
+        if g.op == OP_DW and g.relu:
+            _epilogue(yc, NULL, True, 1, 0, 0, OL)
         if g.op == OP_DW_W:
             for k in range(KL):
                 tot = 0
@@ -1278,10 +1315,13 @@ cdef Tensor _back(Tensor r, int want):
 # ---------------------------------------------------------------------------------------
 # entry points
 
-def conv_forward(input, weight, bias, stride, padding, dilation, int groups, output_size=None):
+def conv_forward(input, weight, bias, stride, padding, dilation, int groups, output_size=None,
+                 bint relu=False):
     """Convolution of input (N, C, *S) with weight (Cout, C/groups, *K) (+ bias (Cout,)):
     (N, Cout, *O), O = (S + 2p - d(K-1) - 1) // s + 1 (or the leading output_size part of it).
-    1 to 3 spatial dims."""
+    1 to 3 spatial dims. relu=True returns max(0, conv + bias) (PyTorch's relu: -0.0 and NaN
+    kept), applied to each output block while it is in cache (an inference epilogue: the
+    result records nothing for autograd)."""
     cdef Tensor x = _arg(input, "input"), w = _arg(weight, "weight")
     cdef Tensor b = None if bias is None else _arg(bias, "bias")
     cdef Geo g
@@ -1297,18 +1337,19 @@ def conv_forward(input, weight, bias, stride, padding, dilation, int groups, out
     if b is not None and (b._ndim != 1 or b._shape[0] != w._shape[0] or b._dtype != x._dtype):
         raise RuntimeError(f"conv_forward: expected a bias of {w._shape[0]} elements of the "
                            f"input's dtype, got {_sizes(b)}")
-    return _back(_forward(x, w, b, D, stride, padding, dilation, groups, g.dt, output_size),
-                 want)
+    return _back(_forward(x, w, b, D, stride, padding, dilation, groups, g.dt, output_size,
+                          relu), want)
 
 
 cdef Tensor _forward(Tensor x, Tensor w, Tensor b, int D, stride, padding, dilation, int groups,
-                     int dt, output_size=None):
+                     int dt, output_size=None, bint relu=False):
     """conv_forward after validation, computed in dtype dt."""
     cdef Geo g
     cdef int i
     memset(&g, 0, sizeof(Geo))
     g.dt = dt
     g.op = OP_FWD
+    g.relu = relu
     g.N = x._shape[0]
     g.C = x._shape[1]
     g.Co = w._shape[0]

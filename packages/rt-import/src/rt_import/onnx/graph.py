@@ -162,6 +162,30 @@ def unsupported_operators(model):
     return sorted(missing)
 
 
+def _subgraph_reads(graph):
+    """Every value name read inside the sub-graphs (If/Loop/Scan bodies) of graph's nodes."""
+    names = set()
+
+    def walk(g):
+        for node in g.node:
+            names.update(node.input)
+            for a in node.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    walk(a.g)
+                elif a.type == onnx.AttributeProto.GRAPHS:
+                    for sub in a.graphs:
+                        walk(sub)
+
+    for node in graph.node:
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                walk(a.g)
+            elif a.type == onnx.AttributeProto.GRAPHS:
+                for sub in a.graphs:
+                    walk(sub)
+    return names
+
+
 def _running_statistics(graph):
     """Initializers read only as BatchNormalization's mean and variance: buffers, as
     PyTorch's running statistics are, not Parameters an optimizer would see."""
@@ -222,7 +246,36 @@ class OnnxModule(rt_nn.Module):
         for name in self.output_names:
             if name not in known:
                 raise FormatError(f"graph output {name!r} is produced by no node")
+        self._absorb(graph)
         self._compile()
+
+    def _absorb(self, graph):
+        """Mark each node whose converter ``absorbs`` the op of the only node reading its
+        output (``registry.absorbs``: Conv followed by Relu): that node then applies it, and
+        the follower is skipped. Values read by sub-graphs or returned are never absorbed."""
+        readers, defined = {}, {}
+        for name in [v.name for v in graph.input] + [p.name for p in graph.initializer]:
+            defined[name] = defined.get(name, 0) + 1
+        for k, (_, ctx) in enumerate(self._plan):
+            for name in ctx.input_names:
+                if name:
+                    readers.setdefault(name, []).append(k)
+            for name in ctx.output_names:
+                defined[name] = defined.get(name, 0) + 1
+        kept = set(self.output_names) | _subgraph_reads(graph)
+        for fn, ctx in self._plan:
+            kinds = getattr(fn, "absorbs", None)
+            if not kinds or ctx.absorbed_into or not ctx.output_names:
+                continue
+            out = ctx.output_names[0]
+            found = readers.get(out, ())
+            if not out or out in kept or len(found) != 1 or defined[out] != 1:
+                continue        # (a name defined twice: the reader may see the other value)
+            follower = self._plan[found[0]][1]
+            if (follower.domain == "" and follower.op_type in kinds
+                    and follower.input_names == [out] and len(follower.output_names) == 1):
+                ctx.absorbed = follower.op_type
+                follower.absorbed_into = True
 
     def _compile(self):
         """The executable form of ``_plan``: one generated Python function (``_graph``) that
@@ -247,6 +300,10 @@ class OnnxModule(rt_nn.Module):
         input_vars = [define(name) for name in self.input_names]
         steps = []
         for fn, ctx in self._plan:
+            if ctx.absorbed_into:             # applied by the node before it: same value
+                if ctx.output_names[0]:
+                    var_of[ctx.output_names[0]] = var_of[ctx.input_names[0]]
+                continue
             ins = [var_of[n] if n else "None" for n in ctx.input_names]
             outs = [(i, define(n)) for i, n in enumerate(ctx.output_names) if n]
             steps.append((compile_node(fn, ctx), ins, outs, ctx))

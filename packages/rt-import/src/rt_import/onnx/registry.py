@@ -22,11 +22,21 @@ layout) may add a preparation step, run once per node when a graph is loaded::
 
 The prepared callable must return exactly what ``fn(node, *inputs)`` returns (the same
 numbers, the same autograd graph, the same errors): it is an optimization only.
+
+A converter whose kernel can apply the node that follows it for free (Conv's epilogue applies
+Relu while the output block is in cache) declares it::
+
+    absorbs(conv, "Relu")
+
+When a Relu is the only reader of such a node's output, the graph marks the node
+(``node.absorbed == "Relu"``) and drops the Relu; the converter, plain and prepared, then
+returns ``relu(conv(...))`` with the same numbers and autograd graph.
 """
 import bisect
 import functools
 
-__all__ = ["converter", "lookup", "registered", "NodeContext", "preparer", "compile_node"]
+__all__ = ["converter", "lookup", "registered", "NodeContext", "preparer", "compile_node",
+           "absorbs"]
 
 # (domain, op_type) -> sorted [(since_version, fn)]
 _CONVERTERS = {}
@@ -72,6 +82,14 @@ def preparer(fn):
     return register
 
 
+def absorbs(fn, *op_types):
+    """Declare that converter ``fn`` can apply a following node of one of ``op_types``
+    (default domain, one input) itself, when that node is the only reader of ``fn``'s first
+    output: the graph then sets ``node.absorbed`` to the op_type and drops that node."""
+    fn.absorbs = frozenset(op_types)
+    return fn
+
+
 def compile_node(fn, node):
     """The callable a graph runs for ``node`` (its inputs as arguments): ``fn``'s prepared
     form when it has one that accepts the node, else ``fn`` bound to the node."""
@@ -97,7 +115,7 @@ class NodeContext:
     """What a converter may know about its node besides the input tensors."""
 
     __slots__ = ("name", "op_type", "domain", "opset", "attrs", "num_outputs", "module",
-                 "input_names", "output_names")
+                 "input_names", "output_names", "absorbed", "absorbed_into")
 
     def __init__(self, node, opset, module, attrs):
         self.name = node.name
@@ -109,6 +127,8 @@ class NodeContext:
         self.module = module           # a weakref to the OnnxModule (no reference cycle)
         self.input_names = list(node.input)
         self.output_names = list(node.output)
+        self.absorbed = None           # the op_type of the following node this one applies
+        self.absorbed_into = False     # True: an earlier node applies this one (it is skipped)
 
     def attr(self, name, default=None):
         """The attribute's value (ints, floats, str, lists, rt tensors for TENSOR

@@ -26,11 +26,13 @@ import rt_autograd as rt
 import rt_nn
 import rt_nn.functional as F
 import rt_tensor as rtt
+from rt_autograd._autograd import needs_grad
+from rt_tensor import _nn_conv
 
 from rt_import.onnx.graph import ONNX_TO_RT_DTYPE
 from rt_import.onnx.ops.shape import (check_size, index_tensor, ints, norm_axes, norm_axis,
                                       to_numpy)
-from rt_import.onnx.registry import converter, preparer
+from rt_import.onnx.registry import absorbs, converter, preparer
 
 __all__ = []
 
@@ -238,24 +240,42 @@ def _conv_plan(node, x, w):
     return nd, strides, begin, dilations, group, pad
 
 
-def _conv_run(plan, x, w, b):
+# the tensor types of real values (export_onnx's tracer passes subclasses)
+_PLAIN_TENSORS = frozenset((rtt.Tensor, rt.Tensor, rt_nn.Parameter))
+
+
+def _conv_run(plan, x, w, b, relu=False):
+    """The convolution of ``plan`` (then relu when ``relu``: a Relu node the graph let Conv
+    absorb). Without autograd, on float32/float64 operands of one dtype, one kernel call with
+    the relu fused into its epilogue; else ``rt_nn.functional.conv*d`` (and ``rt.relu``),
+    which ``export_onnx``'s tracer sees (its traced values are not plain tensors)."""
     nd, strides, padding, dilations, group, pad = plan
     if pad is not None:
         x = rt.constant_pad_nd(x, pad, 0)
-    return _CONV[nd](x, w, b, stride=strides, padding=padding, dilation=dilations, groups=group)
+    if (type(x) in _PLAIN_TENSORS and type(w) in _PLAIN_TENSORS
+            and (b is None or type(b) in _PLAIN_TENSORS)
+            and not needs_grad(x, w, b) and x.dim() == nd + 2 and x.numel() > 0
+            and x.dtype in _FLOAT_KERNEL_DTYPES and w.dtype == x.dtype
+            and (b is None or (b.dtype == x.dtype and b.dim() == 1
+                               and b.shape[0] == w.shape[0]))):
+        return _nn_conv.conv_forward(x, w, b, strides, padding, dilations, group, relu=relu)
+    y = _CONV[nd](x, w, b, stride=strides, padding=padding, dilation=dilations, groups=group)
+    return rt.relu(y) if relu else y
 
 
 @converter("Conv", 1, 11, 22)
 def conv(node, x, w, b=None):
     """Conv-11/22 over 1 to 3 spatial axes: ``strides``, ``dilations``, ``group``, explicit
     ``pads`` (asymmetric pads are applied as a zero pad first) or ``auto_pad``
-    SAME_UPPER/SAME_LOWER/VALID."""
-    return _conv_run(_conv_plan(node, x, w), x, w, b)
+    SAME_UPPER/SAME_LOWER/VALID. Absorbs a following Relu (``registry.absorbs``)."""
+    return _conv_run(_conv_plan(node, x, w), x, w, b, node.absorbed == "Relu")
+
+
+absorbs(conv, "Relu")
 
 
 # plans kept per node, one per input shape; a node fed ever new shapes starts over
 _PLAN_CACHE_SIZE = 32
-_PLAIN_TENSORS = frozenset((rtt.Tensor, rt.Tensor, rt_nn.Parameter))
 
 
 def _cached_plans(make_plan):
@@ -286,9 +306,10 @@ def _cached_plans(make_plan):
 def _prepare_conv(node):
     """Conv with its plan computed once per (input shape, weight shape)."""
     plan = _cached_plans(_conv_plan)
+    relu = node.absorbed == "Relu"
 
     def run(x, w, b=None):
-        return _conv_run(plan(node, x, w), x, w, b)
+        return _conv_run(plan(node, x, w), x, w, b, relu)
     return run
 
 
