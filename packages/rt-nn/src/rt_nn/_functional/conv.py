@@ -425,8 +425,92 @@ def _conv_padding_mode(input, weight, bias, stride, padding, dilation, groups):
 
 
 # ---- public functions --------------------------------------------------------------------------
+# The fast path: the common call (rt Tensors, an input of D + 1 or D + 2 dims, stride/padding/
+# dilation exact ints or tuples of exact ints, padding='valid', groups an exact int) skips the
+# checks and goes straight to the kernel with the normalised parameters, memoised per argument
+# form. The kernel checks everything else the full path does (dtypes of input/weight/bias,
+# ranks, channels and groups, bias shape, kernel larger than the padded input) except sizes of
+# zero, which the fast path leaves to the full path; on any error the call is repeated on the
+# full path, which raises PyTorch's message. Only exact types reach the memo: True, 1.0 and
+# numpy's 1 are hash-equal to 1 but raise (or are handled) on the full path.
+
+_Tensor = rtt.Tensor
+_FAST = {}          # (D, stride, padding, dilation, groups) -> p, or None for the full path
+_FAST_MAX = 256     # entries kept (the memo is cleared when full)
+_MISSING = object()
+
+
+def _plain(stride, padding, dilation):
+    """Each of stride, padding and dilation is an exact int or a tuple of exact ints (padding
+    may also be a string)."""
+    if type(padding) is str:
+        padding = 0
+    for v in (stride, padding, dilation):
+        if type(v) is tuple:
+            for e in v:
+                if type(e) is not int:
+                    return False
+        elif type(v) is not int:
+            return False
+    return True
+
+
+def _plain_d(v, D):
+    """An int[D] argument in plain form as D ints (None when it needs the full path)."""
+    if type(v) is int:
+        return (v,) * D
+    if len(v) == D:
+        return v
+    if len(v) == 1:
+        return v * D
+    return None
+
+
+def _fast_params(key):
+    """p for a plain argument form, or None when the full path must see it (memoised)."""
+    D, stride, padding, dilation, groups = key
+    p = None
+    if type(padding) is str:
+        padding = (0,) * D if padding == "valid" else None
+    else:
+        padding = _plain_d(padding, D)
+    stride = _plain_d(stride, D)
+    dilation = _plain_d(dilation, D)
+    if (stride is not None and padding is not None and dilation is not None and groups >= 1
+            and all(v > 0 for v in stride) and all(v >= 0 for v in padding)
+            and all(v > 0 for v in dilation)):
+        p = (stride, padding, dilation, groups)
+    if len(_FAST) >= _FAST_MAX:
+        _FAST.clear()
+    _FAST[key] = p
+    return p
+
 
 def _convnd(fname, D, input, weight, bias, stride, padding, dilation, groups):
+    if (isinstance(input, _Tensor) and isinstance(weight, _Tensor)
+            and (bias is None or isinstance(bias, _Tensor)) and type(groups) is int
+            and ((type(stride) is int and type(padding) is int and type(dilation) is int)
+                 or _plain(stride, padding, dilation))):
+        key = (D, stride, padding, dilation, groups)
+        p = _FAST.get(key, _MISSING)
+        if p is _MISSING:
+            p = _fast_params(key)
+        if p is not None and input.numel() and weight.numel():
+            nd = input.dim()
+            try:
+                # _conv(input, weight, bias, p), inlined
+                if nd == D + 2:
+                    if needs_grad(input, weight, bias):
+                        return _Conv.apply(input, weight, bias, p, None)
+                    return _K.conv_forward(input, weight, bias, *p)
+                if nd == D + 1:
+                    return _conv(input.unsqueeze(0), weight, bias, p).squeeze(0)
+            except Exception:   # not only RuntimeError: groups=2**40 is an OverflowError here
+                pass            # the full path raises PyTorch's message
+    return _convnd_full(fname, D, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _convnd_full(fname, D, input, weight, bias, stride, padding, dilation, groups):
     input = _tensor_arg(fname, "input", 1, input)
     weight = _tensor_arg(fname, "weight", 2, weight)
     bias = _tensor_arg(fname, "bias", 3, bias, optional=True)
