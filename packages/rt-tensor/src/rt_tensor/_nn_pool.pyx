@@ -130,6 +130,294 @@ cdef struct MaxPoolCtx:
 
 cdef extern from *:
     """
+    /* 2x2 stride-2 max pooling (no padding or dilation, every window inside the plane): the
+     * windows of an output row are the column pairs of two input rows. Per vector of
+     * outputs: load both rows, split each into its even and odd columns, then
+     *   h0 = row0 even (+) row0 odd,  h1 = row1 even (+) row1 odd,  y = h0 (+) h1
+     * where x (+) v = (v > x || v is NaN) ? v : x, the scalar kernel's update. (+) keeps the
+     * first of equal values and the last NaN, i.e. it takes the larger of a strict order on
+     * (value, position), so this grouping gives the scalar walk's result bit for bit (the
+     * sign of a zero and which NaN included). The tail of a row is the last full vector
+     * again, overlapping (outputs are written, never accumulated); rows narrower than a
+     * vector take the next narrower unit, then the scalar loop. AVX2 is chosen at run time
+     * (the build's baseline is x86-64-v2: SSE4.1 is always there on x86-64). */
+    #include <stdint.h>
+    #include <math.h>
+    #if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__) && defined(__SSE4_1__)
+    #define RT_MP2_X86 1
+    #include <immintrin.h>
+    #else
+    #define RT_MP2_X86 0
+    #endif
+
+    #define RT_MP2_UPD(v, k) do { int t_ = ((v) > m) | ((v) != (v)); \
+        m = t_ ? (v) : m; mk = t_ ? (k) : mk; } while (0)
+    /* outputs [lo, oW) of one row, scalar; idx may be NULL */
+    #define RT_MP2_SCALAR(T, NAME) \
+    static inline void NAME(const T* r0, const T* r1, T* yr, int64_t* ir, int64_t lo, \
+                            int64_t oW, int64_t k0, int64_t W) { \
+        for (int64_t ow = lo; ow < oW; ow++) { \
+            int64_t k = k0 + 2 * ow, mk = k; \
+            T m = -INFINITY; \
+            RT_MP2_UPD(r0[2 * ow], k); \
+            RT_MP2_UPD(r0[2 * ow + 1], k + 1); \
+            RT_MP2_UPD(r1[2 * ow], k + W); \
+            RT_MP2_UPD(r1[2 * ow + 1], k + W + 1); \
+            yr[ow] = m; \
+            if (ir) ir[ow] = mk; \
+        } \
+    }
+    RT_MP2_SCALAR(float, rt_mp2_scalar_f)
+    RT_MP2_SCALAR(double, rt_mp2_scalar_d)
+
+    #if RT_MP2_X86
+    /* ---- SSE4.1: 4 floats / 2 doubles a vector */
+    #define RT_MP2_COMB_PS(x, v) _mm_blendv_ps(_mm_max_ps(v, x), v, _mm_cmpunord_ps(v, v))
+    #define RT_MP2_COMB_PD(x, v) _mm_blendv_pd(_mm_max_pd(v, x), v, _mm_cmpunord_pd(v, v))
+    #define RT_MP2_SEL_PS(x, v) _mm_or_ps(_mm_cmpgt_ps(v, x), _mm_cmpunord_ps(v, v))
+    #define RT_MP2_SEL_PD(x, v) _mm_or_pd(_mm_cmpgt_pd(v, x), _mm_cmpunord_pd(v, v))
+
+    static inline void rt_mp2_sse_vals_f(const float* r0, const float* r1, float* yr,
+                                         int64_t ow) {
+        __m128 a0 = _mm_loadu_ps(r0 + 2 * ow), b0 = _mm_loadu_ps(r0 + 2 * ow + 4);
+        __m128 a1 = _mm_loadu_ps(r1 + 2 * ow), b1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+        __m128 h0 = RT_MP2_COMB_PS(_mm_shuffle_ps(a0, b0, 0x88), _mm_shuffle_ps(a0, b0, 0xDD));
+        __m128 h1 = RT_MP2_COMB_PS(_mm_shuffle_ps(a1, b1, 0x88), _mm_shuffle_ps(a1, b1, 0xDD));
+        _mm_storeu_ps(yr + ow, RT_MP2_COMB_PS(h0, h1));
+    }
+    static inline void rt_mp2_sse_vals_d(const double* r0, const double* r1, double* yr,
+                                         int64_t ow) {
+        __m128d a0 = _mm_loadu_pd(r0 + 2 * ow), b0 = _mm_loadu_pd(r0 + 2 * ow + 2);
+        __m128d a1 = _mm_loadu_pd(r1 + 2 * ow), b1 = _mm_loadu_pd(r1 + 2 * ow + 2);
+        __m128d h0 = RT_MP2_COMB_PD(_mm_shuffle_pd(a0, b0, 0), _mm_shuffle_pd(a0, b0, 3));
+        __m128d h1 = RT_MP2_COMB_PD(_mm_shuffle_pd(a1, b1, 0), _mm_shuffle_pd(a1, b1, 3));
+        _mm_storeu_pd(yr + ow, RT_MP2_COMB_PD(h0, h1));
+    }
+    /* the index of each output: k0 + 2 * ow + (row ? W : 0) + (col ? 1 : 0); the selection
+     * masks are all-ones or zero, so (row & W) - col */
+    static inline void rt_mp2_sse_idx_f(const float* r0, const float* r1, float* yr,
+                                        int64_t* ir, int64_t ow, int64_t k0, int64_t W) {
+        __m128 a0 = _mm_loadu_ps(r0 + 2 * ow), b0 = _mm_loadu_ps(r0 + 2 * ow + 4);
+        __m128 a1 = _mm_loadu_ps(r1 + 2 * ow), b1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+        __m128 e0 = _mm_shuffle_ps(a0, b0, 0x88), o0 = _mm_shuffle_ps(a0, b0, 0xDD);
+        __m128 e1 = _mm_shuffle_ps(a1, b1, 0x88), o1 = _mm_shuffle_ps(a1, b1, 0xDD);
+        __m128 c0 = RT_MP2_SEL_PS(e0, o0), c1 = RT_MP2_SEL_PS(e1, o1);
+        __m128 h0 = _mm_blendv_ps(e0, o0, c0), h1 = _mm_blendv_ps(e1, o1, c1);
+        __m128 rs = RT_MP2_SEL_PS(h0, h1);
+        _mm_storeu_ps(yr + ow, _mm_blendv_ps(h0, h1, rs));
+        __m128i col = _mm_castps_si128(_mm_blendv_ps(c0, c1, rs)), row = _mm_castps_si128(rs);
+        __m128i wv = _mm_set1_epi64x(W);
+        __m128i base = _mm_add_epi64(_mm_set1_epi64x(k0 + 2 * ow), _mm_set_epi64x(2, 0));
+        __m128i i0 = _mm_sub_epi64(_mm_and_si128(_mm_cvtepi32_epi64(row), wv),
+                                   _mm_cvtepi32_epi64(col));
+        __m128i i1 = _mm_sub_epi64(_mm_and_si128(_mm_cvtepi32_epi64(_mm_srli_si128(row, 8)), wv),
+                                   _mm_cvtepi32_epi64(_mm_srli_si128(col, 8)));
+        _mm_storeu_si128((__m128i*)(ir + ow), _mm_add_epi64(base, i0));
+        _mm_storeu_si128((__m128i*)(ir + ow + 2),
+                         _mm_add_epi64(_mm_add_epi64(base, _mm_set1_epi64x(4)), i1));
+    }
+    static inline void rt_mp2_sse_idx_d(const double* r0, const double* r1, double* yr,
+                                        int64_t* ir, int64_t ow, int64_t k0, int64_t W) {
+        __m128d a0 = _mm_loadu_pd(r0 + 2 * ow), b0 = _mm_loadu_pd(r0 + 2 * ow + 2);
+        __m128d a1 = _mm_loadu_pd(r1 + 2 * ow), b1 = _mm_loadu_pd(r1 + 2 * ow + 2);
+        __m128d e0 = _mm_shuffle_pd(a0, b0, 0), o0 = _mm_shuffle_pd(a0, b0, 3);
+        __m128d e1 = _mm_shuffle_pd(a1, b1, 0), o1 = _mm_shuffle_pd(a1, b1, 3);
+        __m128d c0 = RT_MP2_SEL_PD(e0, o0), c1 = RT_MP2_SEL_PD(e1, o1);
+        __m128d h0 = _mm_blendv_pd(e0, o0, c0), h1 = _mm_blendv_pd(e1, o1, c1);
+        __m128d rs = RT_MP2_SEL_PD(h0, h1);
+        _mm_storeu_pd(yr + ow, _mm_blendv_pd(h0, h1, rs));
+        __m128i col = _mm_castpd_si128(_mm_blendv_pd(c0, c1, rs)), row = _mm_castpd_si128(rs);
+        __m128i base = _mm_add_epi64(_mm_set1_epi64x(k0 + 2 * ow), _mm_set_epi64x(2, 0));
+        _mm_storeu_si128((__m128i*)(ir + ow), _mm_add_epi64(base, _mm_sub_epi64(
+            _mm_and_si128(row, _mm_set1_epi64x(W)), col)));
+    }
+
+    /* ---- AVX2: 8 floats / 4 doubles a vector. The in-lane shuffles leave the outputs in
+     * 64-bit chunks 0 2 1 3; one permute (0xD8) puts them back in order. */
+    #define RT_MP2_COMB8(x, v) _mm256_blendv_ps(_mm256_max_ps(v, x), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q))
+    #define RT_MP2_COMB4(x, v) _mm256_blendv_pd(_mm256_max_pd(v, x), v, _mm256_cmp_pd(v, v, _CMP_UNORD_Q))
+    #define RT_MP2_SEL8(x, v) _mm256_or_ps(_mm256_cmp_ps(v, x, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q))
+    #define RT_MP2_SEL4(x, v) _mm256_or_pd(_mm256_cmp_pd(v, x, _CMP_GT_OQ), _mm256_cmp_pd(v, v, _CMP_UNORD_Q))
+    #define RT_MP2_FIX8(v) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), 0xD8))
+
+    __attribute__((target("avx2"))) static inline void
+    rt_mp2_avx2_vals_f(const float* r0, const float* r1, float* yr, int64_t ow) {
+        __m256 a0 = _mm256_loadu_ps(r0 + 2 * ow), b0 = _mm256_loadu_ps(r0 + 2 * ow + 8);
+        __m256 a1 = _mm256_loadu_ps(r1 + 2 * ow), b1 = _mm256_loadu_ps(r1 + 2 * ow + 8);
+        __m256 h0 = RT_MP2_COMB8(_mm256_shuffle_ps(a0, b0, 0x88), _mm256_shuffle_ps(a0, b0, 0xDD));
+        __m256 h1 = RT_MP2_COMB8(_mm256_shuffle_ps(a1, b1, 0x88), _mm256_shuffle_ps(a1, b1, 0xDD));
+        _mm256_storeu_ps(yr + ow, RT_MP2_FIX8(RT_MP2_COMB8(h0, h1)));
+    }
+    __attribute__((target("avx2"))) static inline void
+    rt_mp2_avx2_vals_d(const double* r0, const double* r1, double* yr, int64_t ow) {
+        __m256d a0 = _mm256_loadu_pd(r0 + 2 * ow), b0 = _mm256_loadu_pd(r0 + 2 * ow + 4);
+        __m256d a1 = _mm256_loadu_pd(r1 + 2 * ow), b1 = _mm256_loadu_pd(r1 + 2 * ow + 4);
+        __m256d h0 = RT_MP2_COMB4(_mm256_shuffle_pd(a0, b0, 0), _mm256_shuffle_pd(a0, b0, 15));
+        __m256d h1 = RT_MP2_COMB4(_mm256_shuffle_pd(a1, b1, 0), _mm256_shuffle_pd(a1, b1, 15));
+        _mm256_storeu_pd(yr + ow, _mm256_permute4x64_pd(RT_MP2_COMB4(h0, h1), 0xD8));
+    }
+    __attribute__((target("avx2"))) static inline void
+    rt_mp2_avx2_idx_f(const float* r0, const float* r1, float* yr, int64_t* ir, int64_t ow,
+                      int64_t k0, int64_t W) {
+        __m256 a0 = _mm256_loadu_ps(r0 + 2 * ow), b0 = _mm256_loadu_ps(r0 + 2 * ow + 8);
+        __m256 a1 = _mm256_loadu_ps(r1 + 2 * ow), b1 = _mm256_loadu_ps(r1 + 2 * ow + 8);
+        __m256 e0 = _mm256_shuffle_ps(a0, b0, 0x88), o0 = _mm256_shuffle_ps(a0, b0, 0xDD);
+        __m256 e1 = _mm256_shuffle_ps(a1, b1, 0x88), o1 = _mm256_shuffle_ps(a1, b1, 0xDD);
+        __m256 c0 = RT_MP2_SEL8(e0, o0), c1 = RT_MP2_SEL8(e1, o1);
+        __m256 h0 = _mm256_blendv_ps(e0, o0, c0), h1 = _mm256_blendv_ps(e1, o1, c1);
+        __m256 rs = RT_MP2_SEL8(h0, h1);
+        _mm256_storeu_ps(yr + ow, RT_MP2_FIX8(_mm256_blendv_ps(h0, h1, rs)));
+        __m256i col = _mm256_castps_si256(RT_MP2_FIX8(_mm256_blendv_ps(c0, c1, rs)));
+        __m256i row = _mm256_castps_si256(RT_MP2_FIX8(rs));
+        __m256i wv = _mm256_set1_epi64x(W);
+        __m256i base = _mm256_add_epi64(_mm256_set1_epi64x(k0 + 2 * ow),
+                                        _mm256_set_epi64x(6, 4, 2, 0));
+        __m256i i0 = _mm256_sub_epi64(
+            _mm256_and_si256(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(row)), wv),
+            _mm256_cvtepi32_epi64(_mm256_castsi256_si128(col)));
+        __m256i i1 = _mm256_sub_epi64(
+            _mm256_and_si256(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(row, 1)), wv),
+            _mm256_cvtepi32_epi64(_mm256_extracti128_si256(col, 1)));
+        _mm256_storeu_si256((__m256i*)(ir + ow), _mm256_add_epi64(base, i0));
+        _mm256_storeu_si256((__m256i*)(ir + ow + 4),
+                            _mm256_add_epi64(_mm256_add_epi64(base, _mm256_set1_epi64x(8)), i1));
+    }
+    __attribute__((target("avx2"))) static inline void
+    rt_mp2_avx2_idx_d(const double* r0, const double* r1, double* yr, int64_t* ir, int64_t ow,
+                      int64_t k0, int64_t W) {
+        __m256d a0 = _mm256_loadu_pd(r0 + 2 * ow), b0 = _mm256_loadu_pd(r0 + 2 * ow + 4);
+        __m256d a1 = _mm256_loadu_pd(r1 + 2 * ow), b1 = _mm256_loadu_pd(r1 + 2 * ow + 4);
+        __m256d e0 = _mm256_shuffle_pd(a0, b0, 0), o0 = _mm256_shuffle_pd(a0, b0, 15);
+        __m256d e1 = _mm256_shuffle_pd(a1, b1, 0), o1 = _mm256_shuffle_pd(a1, b1, 15);
+        __m256d c0 = RT_MP2_SEL4(e0, o0), c1 = RT_MP2_SEL4(e1, o1);
+        __m256d h0 = _mm256_blendv_pd(e0, o0, c0), h1 = _mm256_blendv_pd(e1, o1, c1);
+        __m256d rs = RT_MP2_SEL4(h0, h1);
+        _mm256_storeu_pd(yr + ow, _mm256_permute4x64_pd(_mm256_blendv_pd(h0, h1, rs), 0xD8));
+        __m256i col = _mm256_castpd_si256(_mm256_permute4x64_pd(_mm256_blendv_pd(c0, c1, rs), 0xD8));
+        __m256i row = _mm256_castpd_si256(_mm256_permute4x64_pd(rs, 0xD8));
+        __m256i base = _mm256_add_epi64(_mm256_set1_epi64x(k0 + 2 * ow),
+                                        _mm256_set_epi64x(6, 4, 2, 0));
+        _mm256_storeu_si256((__m256i*)(ir + ow), _mm256_add_epi64(base, _mm256_sub_epi64(
+            _mm256_and_si256(row, _mm256_set1_epi64x(W)), col)));
+    }
+    /* values without NaN (the usual case): the update is plain max_ps(v, x) (v > x ? v : x);
+     * a vector whose loads hold a NaN (unordered pairs) takes the blend kernel above */
+    __attribute__((target("avx2"))) static inline void
+    rt_mp2_avx2_fast_f(const float* r0, const float* r1, float* yr, int64_t ow) {
+        __m256 a0 = _mm256_loadu_ps(r0 + 2 * ow), b0 = _mm256_loadu_ps(r0 + 2 * ow + 8);
+        __m256 a1 = _mm256_loadu_ps(r1 + 2 * ow), b1 = _mm256_loadu_ps(r1 + 2 * ow + 8);
+        __m256 u = _mm256_or_ps(_mm256_cmp_ps(a0, b0, _CMP_UNORD_Q),
+                                _mm256_cmp_ps(a1, b1, _CMP_UNORD_Q));
+        if (__builtin_expect(!_mm256_testz_ps(u, u), 0)) {
+            rt_mp2_avx2_vals_f(r0, r1, yr, ow);
+            return;
+        }
+        __m256 h0 = _mm256_max_ps(_mm256_shuffle_ps(a0, b0, 0xDD), _mm256_shuffle_ps(a0, b0, 0x88));
+        __m256 h1 = _mm256_max_ps(_mm256_shuffle_ps(a1, b1, 0xDD), _mm256_shuffle_ps(a1, b1, 0x88));
+        _mm256_storeu_ps(yr + ow, RT_MP2_FIX8(_mm256_max_ps(h1, h0)));
+    }
+    __attribute__((target("avx2"))) static inline void
+    rt_mp2_avx2_fast_d(const double* r0, const double* r1, double* yr, int64_t ow) {
+        __m256d a0 = _mm256_loadu_pd(r0 + 2 * ow), b0 = _mm256_loadu_pd(r0 + 2 * ow + 4);
+        __m256d a1 = _mm256_loadu_pd(r1 + 2 * ow), b1 = _mm256_loadu_pd(r1 + 2 * ow + 4);
+        __m256d u = _mm256_or_pd(_mm256_cmp_pd(a0, b0, _CMP_UNORD_Q),
+                                 _mm256_cmp_pd(a1, b1, _CMP_UNORD_Q));
+        if (__builtin_expect(!_mm256_testz_pd(u, u), 0)) {
+            rt_mp2_avx2_vals_d(r0, r1, yr, ow);
+            return;
+        }
+        __m256d h0 = _mm256_max_pd(_mm256_shuffle_pd(a0, b0, 15), _mm256_shuffle_pd(a0, b0, 0));
+        __m256d h1 = _mm256_max_pd(_mm256_shuffle_pd(a1, b1, 15), _mm256_shuffle_pd(a1, b1, 0));
+        _mm256_storeu_pd(yr + ow, _mm256_permute4x64_pd(_mm256_max_pd(h1, h0), 0xD8));
+    }
+    #endif  /* RT_MP2_X86 */
+
+    /* Planes [b, e), row by row. A row whose last vector, run past the row's end, stays
+     * inside this task's input and output takes whole vectors: what lands past the row is
+     * the start of the next rows, which are written after it (rows go in order); the last
+     * rows of the task instead repeat the last full vector (overlapping), or take the
+     * narrower unit, then the scalar loop. */
+    #define RT_MP2_TAIL(VALS, IDX, VW) \
+        for (; ow + VW <= oW; ow += VW) { \
+            if (with_idx_c) IDX(r0, r1, yr, ir, ow, k0, W); else VALS(r0, r1, yr, ow); \
+        } \
+        if (ow < oW && oW >= VW) { \
+            if (with_idx_c) IDX(r0, r1, yr, ir, oW - VW, k0, W); else VALS(r0, r1, yr, oW - VW); \
+            ow = oW; \
+        }
+    #define RT_MP2_PLANES_1(T, S, NAME, ATTR, VW, VALS, IDX, TAIL, WITH_IDX) \
+    ATTR static void NAME(const T* x, T* y, int64_t* idx, int64_t b, int64_t e, int64_t H, \
+                          int64_t W, int64_t oH, int64_t oW) { \
+        const int with_idx_c = WITH_IDX; \
+        const int64_t span = (oW + VW - 1) / VW * VW; \
+        const T* xend = x + e * H * W; \
+        const T* yend = y + e * oH * oW; \
+        (void)with_idx_c; \
+        for (int64_t p = b; p < e; p++) { \
+            const T* r0 = x + p * H * W; \
+            T* yr = y + p * oH * oW; \
+            int64_t* ir = WITH_IDX ? idx + p * oH * oW : 0; \
+            int64_t oh = 0; \
+            if (VW > 1) { \
+                for (; oh < oH && yr + span <= yend && r0 + W + 2 * span <= xend; \
+                     oh++, r0 += 2 * W, yr += oW, ir += WITH_IDX ? oW : 0) { \
+                    const T* r1 = r0 + W; \
+                    int64_t k0 = 2 * oh * W; \
+                    (void)r1; (void)k0; \
+                    for (int64_t ow = 0; ow < oW; ow += VW) { \
+                        if (WITH_IDX) IDX(r0, r1, yr, ir, ow, k0, W); else VALS(r0, r1, yr, ow); \
+                    } \
+                } \
+            } \
+            for (; oh < oH; oh++, r0 += 2 * W, yr += oW, ir += WITH_IDX ? oW : 0) { \
+                const T* r1 = r0 + W; \
+                int64_t k0 = 2 * oh * W, ow = 0; \
+                TAIL \
+                if (ow < oW) rt_mp2_scalar_##S(r0, r1, yr, ir, ow, oW, k0, W); \
+            } \
+        } \
+    }
+    #define RT_MP2_PLANES(T, S, NAME, ATTR, VW, VALS, IDX, TAIL) \
+    RT_MP2_PLANES_1(T, S, NAME##_vals, ATTR, VW, VALS, IDX, TAIL, 0) \
+    RT_MP2_PLANES_1(T, S, NAME##_idx, ATTR, VW, VALS, IDX, TAIL, 1) \
+    static void NAME(const T* x, T* y, int64_t* idx, int64_t b, int64_t e, int64_t H, \
+                     int64_t W, int64_t oH, int64_t oW, int with_idx) { \
+        if (with_idx) NAME##_idx(x, y, idx, b, e, H, W, oH, oW); \
+        else NAME##_vals(x, y, idx, b, e, H, W, oH, oW); \
+    }
+    #if RT_MP2_X86
+    RT_MP2_PLANES(float, f, rt_mp2_planes_avx2_f, __attribute__((target("avx2"))), 8,
+        rt_mp2_avx2_fast_f, rt_mp2_avx2_idx_f,
+        RT_MP2_TAIL(rt_mp2_avx2_fast_f, rt_mp2_avx2_idx_f, 8)
+        RT_MP2_TAIL(rt_mp2_sse_vals_f, rt_mp2_sse_idx_f, 4))
+    RT_MP2_PLANES(double, d, rt_mp2_planes_avx2_d, __attribute__((target("avx2"))), 4,
+        rt_mp2_avx2_fast_d, rt_mp2_avx2_idx_d,
+        RT_MP2_TAIL(rt_mp2_avx2_fast_d, rt_mp2_avx2_idx_d, 4)
+        RT_MP2_TAIL(rt_mp2_sse_vals_d, rt_mp2_sse_idx_d, 2))
+    RT_MP2_PLANES(float, f, rt_mp2_planes_sse_f, , 4, rt_mp2_sse_vals_f, rt_mp2_sse_idx_f,
+        RT_MP2_TAIL(rt_mp2_sse_vals_f, rt_mp2_sse_idx_f, 4))
+    RT_MP2_PLANES(double, d, rt_mp2_planes_sse_d, , 2, rt_mp2_sse_vals_d, rt_mp2_sse_idx_d,
+        RT_MP2_TAIL(rt_mp2_sse_vals_d, rt_mp2_sse_idx_d, 2))
+    static int rt_mp2_avx2 = -1;   /* -1: not asked yet (a benign race: every thread finds the same) */
+    #define RT_MP2_DISPATCH(T, NAME, AVX2, SSE) \
+    static void NAME(const T* x, T* y, int64_t* idx, int64_t b, int64_t e, int64_t H, \
+                     int64_t W, int64_t oH, int64_t oW, int with_idx) { \
+        if (rt_mp2_avx2 < 0) rt_mp2_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0; \
+        if (rt_mp2_avx2) AVX2(x, y, idx, b, e, H, W, oH, oW, with_idx); \
+        else SSE(x, y, idx, b, e, H, W, oH, oW, with_idx); \
+    }
+    RT_MP2_DISPATCH(float, rt_mp2_planes_f, rt_mp2_planes_avx2_f, rt_mp2_planes_sse_f)
+    RT_MP2_DISPATCH(double, rt_mp2_planes_d, rt_mp2_planes_avx2_d, rt_mp2_planes_sse_d)
+    #else
+    #define RT_MP2_NOVEC(...) ((void)0)   /* VW 1: never called, the scalar loop does it all */
+    RT_MP2_PLANES(float, f, rt_mp2_planes_f, , 1, RT_MP2_NOVEC, RT_MP2_NOVEC, )
+    RT_MP2_PLANES(double, d, rt_mp2_planes_d, , 1, RT_MP2_NOVEC, RT_MP2_NOVEC, )
+    #endif
+    """
+
+
+cdef extern from *:
+    """
     /* Max pooling over planes [b, e): PyTorch's window walk (the first maximum wins, NaN
      * propagates), written in C with every parameter in a local (Python extensions build
      * with -fno-strict-aliasing, so struct fields would be reloaded after each store) and a
@@ -145,38 +433,23 @@ cdef extern from *:
         *hi = h > oW ? oW : h;
     }
     /* WITH_IDX is a literal 0 or 1: the values-only instances (no gradient, no
-     * return_indices) drop every index computation and store at compile time, which lets
-     * the compiler vectorize the 2x2 case. */
-    #define RT_DEFINE_MAX_POOL(T, NAME, WITH_IDX) \
+     * return_indices) drop every index computation and store at compile time. The 2x2
+     * stride-2 windows that lie inside the plane go to FAST (rt_mp2_planes_*, SIMD). */
+    #define RT_DEFINE_MAX_POOL(T, NAME, WITH_IDX, FAST) \
     static void NAME(const T* x, T* y, int64_t* idx, int64_t b, int64_t e, int64_t H, \
                      int64_t W, int64_t oH, int64_t oW, int64_t kH, int64_t kW, int64_t sH, \
                      int64_t sW, int64_t pH, int64_t pW, int64_t dH, int64_t dW) { \
         int64_t lo_buf[64], hi_buf[64]; \
         int fast2 = kH == 2 && kW == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0 && \
                     dH == 1 && dW == 1 && 2 * oH <= H && 2 * oW <= W; \
+        if (fast2) { \
+            FAST(x, y, idx, b, e, H, W, oH, oW, WITH_IDX); \
+            return; \
+        } \
         for (int64_t p = b; p < e; p++) { \
             const T* xp = x + p * H * W; \
             T* yp = y + p * oH * oW; \
             int64_t* ip = WITH_IDX ? idx + p * oH * oW : 0; \
-            if (fast2) { \
-                for (int64_t oh = 0; oh < oH; oh++) { \
-                    const T* r0 = xp + 2 * oh * W; \
-                    const T* r1 = r0 + W; \
-                    int64_t k0 = 2 * oh * W; \
-                    for (int64_t ow = 0; ow < oW; ow++) { \
-                        int64_t k = k0 + 2 * ow; \
-                        T m = -INFINITY; \
-                        int64_t maxk = k; \
-                        RT_MAX_UPDATE(r0[2 * ow], k); \
-                        RT_MAX_UPDATE(r0[2 * ow + 1], k + 1); \
-                        RT_MAX_UPDATE(r1[2 * ow], k + W); \
-                        RT_MAX_UPDATE(r1[2 * ow + 1], k + W + 1); \
-                        yp[oh * oW + ow] = m; \
-                        if (WITH_IDX) ip[oh * oW + ow] = maxk; \
-                    } \
-                } \
-                continue; \
-            } \
             if (p == b) { \
                 for (int64_t bb = 0; bb < kW && bb < 64; bb++) \
                     rt_pool_cols(bb * dW - pW, sW, W, oW, &lo_buf[bb], &hi_buf[bb]); \
@@ -218,10 +491,10 @@ cdef extern from *:
             } \
         } \
     }
-    RT_DEFINE_MAX_POOL(float, rt_max_pool_f, 1)
-    RT_DEFINE_MAX_POOL(double, rt_max_pool_d, 1)
-    RT_DEFINE_MAX_POOL(float, rt_max_pool_values_f, 0)
-    RT_DEFINE_MAX_POOL(double, rt_max_pool_values_d, 0)
+    RT_DEFINE_MAX_POOL(float, rt_max_pool_f, 1, rt_mp2_planes_f)
+    RT_DEFINE_MAX_POOL(double, rt_max_pool_d, 1, rt_mp2_planes_d)
+    RT_DEFINE_MAX_POOL(float, rt_max_pool_values_f, 0, rt_mp2_planes_f)
+    RT_DEFINE_MAX_POOL(double, rt_max_pool_values_d, 0, rt_mp2_planes_d)
     """
     void rt_max_pool_f(const float* x, float* y, int64_t* idx, index_t b, index_t e, index_t H,
                        index_t W, index_t oH, index_t oW, index_t kH, index_t kW, index_t sH,
