@@ -7,19 +7,21 @@ line search for the strong Wolfe conditions (ibid., Algorithms 3.5 and 3.6) with
 interpolation (ibid., eq. 3.59), in the variant of Mark Schmidt's minFunc that PyTorch (and
 Lua Torch's ``optim`` before it) implements.
 
-Why there is no fused kernel: L-BFGS works on one flat vector holding every parameter. An
-iteration is a handful of whole-vector operations (a concatenation of the gradients, about
-4·history_size dot products and axpy updates in the two-loop recursion, one update of the
-parameters), each already one pass of an rt-tensor kernel, while every iteration (and every
-line-search trial) calls the closure, i.e. a forward and a backward pass of the model. The
-closure dominates the step; fusing the vector work would save little and would have to
-re-implement the control flow (history ring, line search) in Cython. The scalars (step length,
-curvature products) are kept as 0-d tensors of the parameters' dtype exactly where PyTorch
-keeps them, so float32 runs round as PyTorch's do and ``state_dict`` holds the same types.
+The vector work: L-BFGS works on one flat vector holding every parameter. An iteration is
+a concatenation of the gradients, the curvature pair (y = Δg, s = t·d, s'y, y'y), the two-loop
+recursion's 2m dot products and 2m axpy updates for m stored pairs, and one move of the
+parameters. For float32/float64 parameters these run in ``_lbfgs.pyx`` as a few fused passes
+(the two-loop recursion in 2m + 1 passes, each an axpy with the dot product the next step
+needs), with the scalars rounded to the parameters' type where PyTorch keeps them as 0-d
+tensors; other dtypes (and any tensor the kernels cannot take, e.g. a state loaded with
+another dtype) take the tensor-op path below, which is the readable reference: the same
+operations in the same order. Either way the state holds what PyTorch's does (lists of
+vectors and 0-d tensors, ``t`` and ``H_diag`` as numbers or 0-d tensors), so ``state_dict``
+has the same keys and types.
 """
 import rt_autograd as rt
 
-from rt_optim import _common
+from rt_optim import _common, _lbfgs
 from rt_optim.optimizer import Optimizer, _check_hyper
 
 __all__ = ["LBFGS"]
@@ -237,8 +239,24 @@ class LBFGS(Optimizer):
             views.append(view)
         return rt.cat(views, 0)
 
+    def _flat_grad(self, flat):
+        """(the flat gradient, its largest magnitude). ``flat``: (dtype, numel) of the
+        kernels' flat vector, the largest magnitude then a float; None: tensor ops, the
+        largest magnitude a 0-d tensor."""
+        if flat is not None:
+            vector = rt.empty(flat[1], dtype=flat[0])
+            largest = _lbfgs.gather(self._params, vector)
+            if largest is not None:
+                return vector, largest
+            vector = self._gather_flat_grad()
+            return vector, float(_abs_max(vector))
+        vector = self._gather_flat_grad()
+        return vector, _abs_max(vector)
+
     def _add_grad(self, step_size, update):
         """p += step_size · (p's slice of the flat vector ``update``), for every parameter."""
+        if _lbfgs.move(self._params, float(step_size), update):
+            return
         offset = 0
         for p in self._params:
             real = _as_real(p)
@@ -260,6 +278,31 @@ class LBFGS(Optimizer):
         flat_grad = self._gather_flat_grad()
         self._set_params(x)
         return loss, flat_grad
+
+    def _direction(self, flat, flat_grad, old_dirs, old_stps, ro, al, H_diag):
+        """(d, g'd, max|d|): the two-loop recursion (Nocedal & Wright, Algorithm 7.4), by the
+        kernel (g'd and max|d| floats) where it takes the vectors, else by tensor ops (0-d
+        tensors)."""
+        if flat is not None:
+            dtype = flat[0]
+            d = rt.empty(flat[1], dtype=dtype)
+            res = _lbfgs.direction(flat_grad, old_dirs, old_stps, ro, al, float(H_diag), d,
+                                   lambda: rt.zeros((), dtype=dtype))
+            if res is not None:
+                return d, res[0], res[1]
+        num_old = len(old_dirs)
+        q = flat_grad.neg()
+        for i in range(num_old - 1, -1, -1):
+            al[i] = old_stps[i].dot(q) * ro[i]
+            q.add_(old_dirs[i], alpha=-al[i])
+        d = r = rt.mul(q, H_diag)
+        for i in range(num_old):
+            be_i = old_dirs[i].dot(r) * ro[i]
+            r.add_(old_stps[i], alpha=al[i] - be_i)
+        gtd, d_max = flat_grad.dot(d), _abs_max(d)
+        if flat is not None:
+            gtd, d_max = float(gtd), float(d_max)
+        return d, gtd, d_max
 
     # --- the step ----------------------------------------------------------------------------
     def step(self, closure=None):
@@ -294,10 +337,25 @@ class LBFGS(Optimizer):
         tolerance_change = group["tolerance_change"]
         line_search_fn = group["line_search_fn"]
         history_size = group["history_size"]
+        params = self._params
+
+        # float32/float64 parameters of one dtype: the kernels (_lbfgs.pyx), whose scalars
+        # are Python floats holding values of that type; a number compared with them is
+        # rounded to the type first, as PyTorch compares a 0-d tensor with a number (the
+        # losses are Python floats in both)
+        code = _lbfgs.flat_dtype(params)
+        if code >= 0:
+            flat = (params[0].dtype, sum(p.numel() for p in params))
+            grad_limit = _lbfgs.rounded(code, tolerance_grad)
+            change_limit = _lbfgs.rounded(code, tolerance_change)
+            min_curvature = _lbfgs.rounded(code, 1e-10)
+        else:
+            flat = None
+            grad_limit, change_limit, min_curvature = tolerance_grad, tolerance_change, 1e-10
 
         # L-BFGS's state is global; PyTorch files it under the first parameter, so that
         # load_state_dict casts its tensors like any parameter's state
-        state = self.state[self._params[0]]
+        state = self.state[params[0]]
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
 
@@ -306,8 +364,8 @@ class LBFGS(Optimizer):
         current_evals = 1
         state["func_evals"] += 1
 
-        flat_grad = self._gather_flat_grad()
-        if _abs_max(flat_grad) <= tolerance_grad:
+        flat_grad, grad_max = self._flat_grad(flat)
+        if grad_max <= grad_limit:
             return orig_loss           # already optimal: the state keeps no direction yet
 
         d = state.get("d")
@@ -326,14 +384,27 @@ class LBFGS(Optimizer):
 
             # --- direction ---
             if state["n_iter"] == 1:
-                d = flat_grad.neg()
                 old_dirs, old_stps, ro = [], [], []
                 H_diag = 1
+                if flat is not None:
+                    d, gtd, d_max = self._direction(flat, flat_grad, old_dirs, old_stps, ro,
+                                                    [], H_diag)
+                else:
+                    d = flat_grad.neg()
+                    gtd, d_max = flat_grad.dot(d), _abs_max(d)
             else:
-                y = flat_grad.sub(prev_flat_grad)
-                s = d.mul(t)
-                ys = y.dot(s)
-                if ys > 1e-10:
+                pair = None
+                if flat is not None:
+                    y = rt.empty(flat[1], dtype=flat[0])
+                    s = rt.empty(flat[1], dtype=flat[0])
+                    pair = _lbfgs.curvature(flat_grad, prev_flat_grad, d, float(t), y, s)
+                if pair is not None:
+                    ys, yy = pair
+                else:
+                    y = flat_grad.sub(prev_flat_grad)
+                    s = d.mul(t)
+                    ys = y.dot(s)
+                if ys > min_curvature:
                     # curvature condition holds: remember the pair (drop the oldest if full)
                     if len(old_dirs) == history_size:
                         old_dirs.pop(0)
@@ -341,24 +412,19 @@ class LBFGS(Optimizer):
                         ro.pop(0)
                     old_dirs.append(y)
                     old_stps.append(s)
-                    ro.append(1.0 / ys)
-                    H_diag = ys / y.dot(y)
-                num_old = len(old_dirs)
+                    if pair is not None:
+                        ro.append(rt.tensor(_lbfgs.quotient(code, 1.0, ys), dtype=flat[0]))
+                        H_diag = rt.tensor(_lbfgs.quotient(code, ys, yy), dtype=flat[0])
+                    else:
+                        ro.append(1.0 / ys)
+                        H_diag = ys / y.dot(y)
                 if "al" not in state:
                     state["al"] = [None] * history_size
-                al = state["al"]
-                # two-loop recursion (Nocedal & Wright, Algorithm 7.4) on one buffer
-                q = flat_grad.neg()
-                for i in range(num_old - 1, -1, -1):
-                    al[i] = old_stps[i].dot(q) * ro[i]
-                    q.add_(old_dirs[i], alpha=-al[i])
-                d = r = rt.mul(q, H_diag)
-                for i in range(num_old):
-                    be_i = old_dirs[i].dot(r) * ro[i]
-                    r.add_(old_stps[i], alpha=al[i] - be_i)
+                d, gtd, d_max = self._direction(flat, flat_grad, old_dirs, old_stps, ro,
+                                                state["al"], H_diag)
 
-            # flat_grad is a fresh vector (a cat) that nothing writes to, so it can be kept
-            # as it is (PyTorch copies it into the previous buffer: one pass more)
+            # flat_grad is a fresh vector that nothing writes to, so it can be kept as it is
+            # (PyTorch copies it into the previous buffer: one pass more)
             prev_flat_grad = flat_grad
             prev_loss = loss
 
@@ -367,8 +433,7 @@ class LBFGS(Optimizer):
                 t = min(1.0, 1.0 / flat_grad.abs().sum()) * lr
             else:
                 t = lr
-            gtd = flat_grad.dot(d)
-            if gtd > -tolerance_change:
+            if gtd > -change_limit:
                 break            # not a descent direction (to the tolerance)
 
             ls_func_evals = 0
@@ -380,6 +445,9 @@ class LBFGS(Optimizer):
                 def evaluate(x, step, direction):
                     return self._directional_evaluate(closure, x, step, direction)
 
+                if flat is not None:
+                    # the line search's arithmetic on g'd rounds in the parameters' type
+                    gtd = rt.tensor(gtd, dtype=flat[0])
                 loss, flat_grad, t, ls_func_evals = _strong_wolfe(
                     evaluate, x_init, t, d, loss, flat_grad, gtd,
                     max_ls=max_eval - current_evals)
@@ -392,8 +460,8 @@ class LBFGS(Optimizer):
                     # the last iteration does not re-evaluate: the next step() does (in a
                     # stochastic setting on a new batch)
                     loss = float(closure())
-                    flat_grad = self._gather_flat_grad()
-                    opt_cond = _abs_max(flat_grad) <= tolerance_grad
+                    flat_grad, grad_max = self._flat_grad(flat)
+                    opt_cond = grad_max <= grad_limit
                     ls_func_evals = 1
             current_evals += ls_func_evals
             state["func_evals"] += ls_func_evals
@@ -402,7 +470,11 @@ class LBFGS(Optimizer):
             if n_iter == max_iter or current_evals >= max_eval or opt_cond:
                 break
             # max|d·t| = |t|·max|d| exactly (rounding is monotonic): no product vector
-            if _abs_max(d) * abs(t) <= tolerance_change:
+            if flat is not None:
+                moved = _lbfgs.rounded(code, d_max * abs(float(t)))
+            else:
+                moved = d_max * abs(t)
+            if moved <= change_limit:
                 break            # the step no longer moves the parameters
             if abs(loss - prev_loss) < tolerance_change:
                 break            # the loss no longer changes
