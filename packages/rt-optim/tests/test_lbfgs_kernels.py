@@ -97,22 +97,52 @@ def test_direction_refuses_what_it_cannot_take():
 
 
 @pytest.mark.parametrize("name", ["float32", "float64"])
-def test_curvature_pair(name):
+def test_curvature_sums(name):
     dtype, np_dtype = DTYPES[name]
     rng = np.random.default_rng(2)
     g, prev, d = (rng.standard_normal(N).astype(np_dtype) for _ in range(3))
     t = 0.3
-    y, s = rt.empty(N, dtype=dtype), rt.empty(N, dtype=dtype)
-    ys, yy = _lbfgs.curvature(_vec(g, dtype), _vec(prev, dtype), _vec(d, dtype), t, y, s)
-    np.testing.assert_array_equal(y.numpy(), g - prev)
-    np.testing.assert_array_equal(s.numpy(), d * np_dtype(t))
+    ys, yy = _lbfgs.curvature(_vec(g, dtype), _vec(prev, dtype), _vec(d, dtype), t)
     y64, s64 = (g - prev).astype(np.float64), (d * np_dtype(t)).astype(np.float64)
     rtol = 1e-13 if name == "float64" else 1e-6
     np.testing.assert_allclose(ys, y64 @ s64, rtol=rtol)
     np.testing.assert_allclose(yy, y64 @ y64, rtol=rtol)
     assert ys == float(np_dtype(ys)) and yy == float(np_dtype(yy))     # rounded to the type
     assert _lbfgs.curvature(_vec(g, dtype), _vec(prev, dtype)[:-1].contiguous(),
-                            _vec(d, dtype), t, y, s) is None
+                            _vec(d, dtype), t) is None
+    # the gather computes the same sums while the gradient passes through
+    p = rt.zeros(N, dtype=dtype, requires_grad=True)
+    p.grad = _vec(g, dtype)
+    flat = rt.empty(N, dtype=dtype)
+    largest, ys2, yy2 = _lbfgs.gather([p], flat, _vec(prev, dtype), _vec(d, dtype), t)
+    assert (ys2, yy2) == (ys, yy) and largest == np.abs(g).max()
+    assert _lbfgs.gather([p], flat)[1:] == (None, None)
+
+
+@pytest.mark.parametrize("name", ["float32", "float64"])
+def test_direction_writes_a_new_pair_in_its_first_pass(name):
+    # fill=(prev, d_old, t): the newest pair's vectors are written as y = g - prev,
+    # s = d_old·t, exactly, and the direction is the one computed with them written first
+    dtype, np_dtype = DTYPES[name]
+    rng = np.random.default_rng(7)
+    g, prev, d_old, s0 = (rng.standard_normal(N).astype(np_dtype) for _ in range(4))
+    y0 = s0 * np_dtype(1.5)
+    t = 0.6
+    y_new, s_new = g - prev, d_old * np_dtype(t)
+    ro = [rt.tensor(1 / (y0.astype(np.float64) @ s0), dtype=dtype),
+          rt.tensor(1 / (y_new.astype(np.float64) @ s_new), dtype=dtype)]
+    y, s = rt.empty(N, dtype=dtype), rt.empty(N, dtype=dtype)
+    d1, d2 = rt.empty(N, dtype=dtype), rt.empty(N, dtype=dtype)
+    res1 = _lbfgs.direction(_vec(g, dtype), [_vec(y0, dtype), y], [_vec(s0, dtype), s], ro,
+                            [None, None], 0.8, d1, lambda: rt.zeros((), dtype=dtype),
+                            (_vec(prev, dtype), _vec(d_old, dtype), t))
+    np.testing.assert_array_equal(y.numpy(), y_new)
+    np.testing.assert_array_equal(s.numpy(), s_new)
+    res2 = _lbfgs.direction(_vec(g, dtype), [_vec(y0, dtype), _vec(y_new, dtype)],
+                            [_vec(s0, dtype), _vec(s_new, dtype)], ro, [None, None], 0.8, d2,
+                            lambda: rt.zeros((), dtype=dtype))
+    assert res1 == res2
+    np.testing.assert_array_equal(d1.numpy(), d2.numpy())
 
 
 def _params_with_grads(shapes, np_dtype, seed=3):
@@ -133,11 +163,22 @@ def test_gather_copies_every_gradient_and_finds_the_largest_magnitude():
     unused = rt.zeros((5, 7), dtype=rt.float32, requires_grad=True)     # no gradient: zeros
     params.insert(1, unused)
     grads.insert(1, np.zeros(35, dtype=np.float32))
-    flat = rt.empty(sum(p.numel() for p in params), dtype=rt.float32)
-    largest = _lbfgs.gather(params, flat)
+    total = sum(p.numel() for p in params)
+    flat = rt.empty(total, dtype=rt.float32)
+    largest, ys, yy = _lbfgs.gather(params, flat)
     whole = np.concatenate(grads)
     np.testing.assert_array_equal(flat.numpy(), whole)
-    assert largest == np.abs(whole).max()
+    assert largest == np.abs(whole).max() and ys is None and yy is None
+    # with the previous gradient and direction: the curvature sums across the slices (the
+    # parameter without a gradient included)
+    rng = np.random.default_rng(8)
+    prev, d = (rng.standard_normal(total).astype(np.float32) for _ in range(2))
+    _, ys, yy = _lbfgs.gather(params, flat, _vec(prev, rt.float32), _vec(d, rt.float32), 0.5)
+    y, s = (whole - prev).astype(np.float64), (d * np.float32(0.5)).astype(np.float64)
+    np.testing.assert_allclose([ys, yy], [y @ s, y @ y], rtol=1e-6)
+    # a previous gradient of another size: no sums, the gather itself done
+    assert _lbfgs.gather(params, flat, _vec(prev[1:], rt.float32), _vec(d, rt.float32),
+                         0.5)[1:] == (None, None)
 
 
 @pytest.mark.parametrize("value,expected", [(np.nan, "nan"), (np.inf, np.inf), (-np.inf, np.inf),
@@ -147,7 +188,7 @@ def test_gather_largest_magnitude_propagates_nan(value, expected, where):
     params, _ = _params_with_grads([(12610,)], np.float64)
     params[0].grad[where] = value
     flat = rt.empty(12610, dtype=rt.float64)
-    largest = _lbfgs.gather(params, flat)
+    largest = _lbfgs.gather(params, flat)[0]
     if expected == "nan":
         assert np.isnan(largest)
     else:

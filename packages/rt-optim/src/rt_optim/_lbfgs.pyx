@@ -2,8 +2,10 @@
 """The vector work of one L-BFGS iteration (``lbfgs.py``) on flat float32/float64 vectors,
 in a few fused passes instead of one tensor op per dot product and axpy:
 
-- ``gather``: the gradients into one flat vector, with its largest magnitude;
-- ``curvature``: the pair y = g - g_prev, s = t·d with s'y and y'y, in one pass;
+- ``gather``: the gradients into one flat vector, with its largest magnitude and the next
+  iteration's curvature sums s'y and y'y of the pair y = g - g_prev, s = t·d (``curvature``
+  computes them alone where the gradient came another way); the pair itself is written only
+  once it is kept, by the first pass of ``direction``;
 - ``direction``: the two-loop recursion (Nocedal & Wright, Algorithm 7.4) in 2m + 1 passes
   for m stored pairs, each pass doing one axpy and the dot product that the next step needs
   (q += alpha·y then s'q; the scaling by H_diag fused into the turn between the loops), the
@@ -60,13 +62,16 @@ cdef extern from "_lbfgs_loops.h" nogil:
     void rto_lb_pass_double(const double* src, double* q, const double* v, const double* w,
                             const double* g, double alpha, double H, int flags, index_t b,
                             index_t e, double* out)
-    void rto_lb_curv_float(const float* g, const float* prev, const float* d, float t,
-                           float* y, float* s, index_t b, index_t e, double* out)
-    void rto_lb_curv_double(const double* g, const double* prev, const double* d, double t,
-                            double* y, double* s, index_t b, index_t e, double* out)
-    void rto_lb_gather_float(const float* src, float* dst, index_t b, index_t e, double* out)
-    void rto_lb_gather_double(const double* src, double* dst, index_t b, index_t e,
-                              double* out)
+    void rto_lb_pair_float(const float* g, const float* prev, const float* d, float t,
+                           float* q, float* y, float* s, int flags, index_t b, index_t e,
+                           double* out)
+    void rto_lb_pair_double(const double* g, const double* prev, const double* d, double t,
+                            double* q, double* y, double* s, int flags, index_t b, index_t e,
+                            double* out)
+    void rto_lb_gather_float(const float* src, float* dst, const float* prev, const float* d,
+                             float t, index_t b, index_t e, double* out)
+    void rto_lb_gather_double(const double* src, double* dst, const double* prev,
+                              const double* d, double t, index_t b, index_t e, double* out)
     void rto_lb_axpy_float(float* p, const float* d, float t, index_t b, index_t e)
     void rto_lb_axpy_double(double* p, const double* d, double t, index_t b, index_t e)
 
@@ -74,7 +79,7 @@ cdef extern from "_lbfgs_loops.h" nogil:
 # ---- one pass over blocks ---------------------------------------------------------------------
 cdef enum:
     K_PASS = 0
-    K_CURV = 1
+    K_PAIR = 1
     K_GATHER = 2
     K_AXPY = 3
 
@@ -88,6 +93,8 @@ cdef struct Pass:
     char* v
     char* w
     char* g
+    char* y
+    char* s
     double alpha
     double H
     double* out              # 3 partial results per block
@@ -111,20 +118,24 @@ cdef void _pass_blocks(void* ctx, index_t kb, index_t ke) noexcept nogil:
                 rto_lb_pass_double(<const double*>j.src, <double*>j.q, <const double*>j.v,
                                    <const double*>j.w, <const double*>j.g, j.alpha, j.H,
                                    j.flags, b, e, j.out + 3 * k)
-        elif j.kind == K_CURV:
+        elif j.kind == K_PAIR:
+            # g = src, prev = v, d = w, t = alpha
             if f32:
-                rto_lb_curv_float(<const float*>j.src, <const float*>j.v, <const float*>j.w,
-                                  <float>j.alpha, <float*>j.q, <float*>j.g, b, e,
-                                  j.out + 3 * k)
+                rto_lb_pair_float(<const float*>j.src, <const float*>j.v, <const float*>j.w,
+                                  <float>j.alpha, <float*>j.q, <float*>j.y, <float*>j.s,
+                                  j.flags, b, e, j.out + 3 * k)
             else:
-                rto_lb_curv_double(<const double*>j.src, <const double*>j.v,
-                                   <const double*>j.w, j.alpha, <double*>j.q, <double*>j.g,
-                                   b, e, j.out + 3 * k)
+                rto_lb_pair_double(<const double*>j.src, <const double*>j.v,
+                                   <const double*>j.w, j.alpha, <double*>j.q, <double*>j.y,
+                                   <double*>j.s, j.flags, b, e, j.out + 3 * k)
         elif j.kind == K_GATHER:
+            # src -> q, with prev = v and d = w (NULL: no pair), t = alpha
             if f32:
-                rto_lb_gather_float(<const float*>j.src, <float*>j.q, b, e, j.out + 3 * k)
+                rto_lb_gather_float(<const float*>j.src, <float*>j.q, <const float*>j.v,
+                                    <const float*>j.w, <float>j.alpha, b, e, j.out + 3 * k)
             else:
-                rto_lb_gather_double(<const double*>j.src, <double*>j.q, b, e, j.out + 3 * k)
+                rto_lb_gather_double(<const double*>j.src, <double*>j.q, <const double*>j.v,
+                                     <const double*>j.w, j.alpha, b, e, j.out + 3 * k)
         else:
             if f32:
                 rto_lb_axpy_float(<float*>j.q, <const float*>j.v, <float>j.alpha, b, e)
@@ -223,18 +234,22 @@ def flat_dtype(list params):
     return dtype
 
 
-def gather(list params, Tensor flat):
-    """Copy every parameter's gradient (zeros where it has none) into its slice of ``flat``
-    and return the largest magnitude (NaN when one is NaN); None, with ``flat`` untouched,
-    when a gradient is not a contiguous tensor of ``flat``'s dtype."""
+def gather(list params, Tensor flat, prev=None, d=None, double t=0.0):
+    """Copy every parameter's gradient (zeros where it has none) into its slice of ``flat``.
+    Returns (max|g|, y's, y'y): the largest magnitude (NaN when one is NaN) and, given the
+    previous flat gradient ``prev`` and direction ``d`` (contiguous, of ``flat``'s dtype and
+    size), the curvature sums of the pair y = g - prev, s = d·t (t rounded to the type), each
+    rounded to the type; the sums are None without them. None, with ``flat`` untouched, when
+    a gradient is not a contiguous tensor of ``flat``'s dtype."""
     cdef Py_ssize_t i, n = len(params)
     cdef list grads = [p.grad for p in params]
     cdef index_t offset = 0, total = 0
-    cdef Tensor p, g
+    cdef Tensor p
     cdef Pass j
     cdef double res[3]
-    cdef double largest = 0.0
+    cdef double largest = 0.0, ys = 0.0, yy = 0.0
     cdef size_t item = 4 if flat._dtype == DT_FLOAT32 else 8
+    cdef bint pair
     if flat._dtype != DT_FLOAT32 and flat._dtype != DT_FLOAT64:
         return None
     for i in range(n):
@@ -244,44 +259,49 @@ def gather(list params, Tensor flat):
         total += p._numel
     if total != flat._numel or not flat.is_contig():
         return None
+    pair = _vector(prev, flat._dtype, total) and _vector(d, flat._dtype, total)
     j.kind = K_GATHER
     j.dtype = flat._dtype
+    j.alpha = t
     for i in range(n):
         p = <Tensor>params[i]
         j.n = p._numel
         j.src = NULL if grads[i] is None else (<Tensor>grads[i]).ptr()
         j.q = flat.ptr() + offset * item
+        j.v = (<Tensor>prev).ptr() + offset * item if pair else NULL
+        j.w = (<Tensor>d).ptr() + offset * item if pair else NULL
         _run(&j, res)
         largest = _amax(res[2], largest)
+        ys += res[0]
+        yy += res[1]
         offset += p._numel
     flat._storage.version += 1
-    return largest
+    if pair:
+        return largest, _round(flat._dtype, ys), _round(flat._dtype, yy)
+    return largest, None, None
 
 
-def curvature(Tensor g, Tensor prev, Tensor d, double t, Tensor y, Tensor s):
-    """y = g - prev and s = d·t (t rounded to the vectors' type) into ``y`` and ``s``;
-    returns (y's, y'y), each rounded to that type; None, with nothing written, unless every
-    vector is contiguous, of one float dtype and size."""
+def curvature(Tensor g, Tensor prev, Tensor d, double t):
+    """The curvature sums of the pair y = g - prev, s = d·t (t rounded to the vectors' type):
+    (y's, y'y), each rounded to that type, nothing written; None unless every vector is
+    contiguous, of one float dtype and size."""
     cdef int dtype = g._dtype
     cdef index_t n = g._numel
     if not ((dtype == DT_FLOAT32 or dtype == DT_FLOAT64) and _vector(g, dtype, n)
-            and _vector(prev, dtype, n) and _vector(d, dtype, n) and _vector(y, dtype, n)
-            and _vector(s, dtype, n)):
+            and _vector(prev, dtype, n) and _vector(d, dtype, n)):
         return None
     cdef Pass j
     cdef double res[3]
-    j.kind = K_CURV
+    j.kind = K_PAIR
+    j.flags = 1
     j.dtype = dtype
     j.n = n
     j.src = g.ptr()
     j.v = prev.ptr()
     j.w = d.ptr()
     j.alpha = t
-    j.q = y.ptr()
-    j.g = s.ptr()
+    j.q = j.y = j.s = NULL
     _run(&j, res)
-    y._storage.version += 1
-    s._storage.version += 1
     return _round(dtype, res[0]), _round(dtype, res[1])
 
 
@@ -299,13 +319,15 @@ def quotient(int dtype, double a, double b):
 
 
 def direction(Tensor g, list old_dirs, list old_stps, list ro, list al, double H, Tensor d,
-              make_scalar):
+              make_scalar, tuple fill=None):
     """The L-BFGS direction d = -H·g by the two-loop recursion over the pairs
     (old_stps[i], old_dirs[i]) with ro[i] = 1/(y_i's_i), oldest first, and the initial
     diagonal H; al[i] (0-d tensors, made by ``make_scalar()`` where missing) receive the
-    first loop's coefficients. Returns (g'd, max|d|), g'd rounded to the vectors' type;
-    None, with nothing written, when a vector or ro[i] is not of g's dtype and size or
-    not contiguous (the caller's tensor ops do the work then)."""
+    first loop's coefficients. ``fill``: (prev, d_old, t) when the newest pair has just been
+    added and its vectors are still to be written, y = g - prev and s = d_old·t (in the first
+    pass). Returns (g'd, max|d|), g'd rounded to the vectors' type; None, with nothing
+    written, when a vector or ro[i] is not of g's dtype and size or not contiguous (the
+    caller's tensor ops do the work then)."""
     cdef int dtype = g._dtype
     cdef index_t n = g._numel
     cdef Py_ssize_t i, m = len(old_dirs)
@@ -317,6 +339,9 @@ def direction(Tensor g, list old_dirs, list old_stps, list ro, list al, double H
         if not (_vector(old_dirs[i], dtype, n) and _vector(old_stps[i], dtype, n)
                 and _scalar(ro[i], dtype)):
             return None
+    if fill is not None and (m == 0 or len(fill) != 3 or not _vector(fill[0], dtype, n)
+                             or not _vector(fill[1], dtype, n)):
+        return None
     for i in range(m):
         if not _scalar(al[i], dtype):
             al[i] = make_scalar()
@@ -345,11 +370,27 @@ def direction(Tensor g, list old_dirs, list old_stps, list ro, list al, double H
             _run(&j, res)
         else:
             # first loop, newest pair first: q = -g; al_i = ro_i·(s_i'q); q += -al_i·y_i
-            j.flags = 1 | 8
-            j.src = g.ptr()
-            j.q = d.ptr()
-            j.w = (<Tensor>old_stps[m - 1]).ptr()
-            _run(&j, res)
+            if fill is not None:
+                # ... the newest pair written on the way: y = g - prev, s = d_old·t
+                j.kind = K_PAIR
+                j.flags = 6
+                j.src = g.ptr()
+                j.v = (<Tensor>fill[0]).ptr()
+                j.w = (<Tensor>fill[1]).ptr()
+                j.alpha = float(fill[2])
+                j.q = d.ptr()
+                j.y = (<Tensor>old_dirs[m - 1]).ptr()
+                j.s = (<Tensor>old_stps[m - 1]).ptr()
+                _run(&j, res)
+                (<Tensor>old_dirs[m - 1])._storage.version += 1
+                (<Tensor>old_stps[m - 1])._storage.version += 1
+                j.kind = K_PASS
+            else:
+                j.flags = 1 | 8
+                j.src = g.ptr()
+                j.q = d.ptr()
+                j.w = (<Tensor>old_stps[m - 1]).ptr()
+                _run(&j, res)
             j.src = d.ptr()
             for i in range(m - 1, -1, -1):
                 ro_i = _read(<Tensor>ro[i])

@@ -113,49 +113,77 @@ RTO_MV static void rto_lb_pass_##T(const T* src, T* q, const T* v, const T* w, c
     } \
 }
 
-/* ---- curvature pair: y = g - prev, s = d*t; out[0] = y.s, out[1] = y.y (out[2] = 0) */
-#define RTO_LB_CURV(T) \
-RTO_MV static void rto_lb_curv_##T(const T* g, const T* prev, const T* d, T t, T* y, T* s, \
-                                   int64_t b, int64_t e, double* out) { \
+/* ---- the curvature pair y = g - prev, s = d*t (d, t: the last iteration's direction and
+ * step), flags:
+ *   1  out[0] = y.s, out[1] = y.y (nothing written)
+ *   6  y and s written, q = -g written, out[0] = s.q: the first pass of the two-loop
+ *      recursion when (y, s) has just become the newest pair */
+#define RTO_LB_PAIR(T) \
+RTO_BODY void rto_lb_pair_body_##T(const T* g, const T* prev, const T* d, T t, T* q, T* y, \
+                                   T* s, int64_t b, int64_t e, double* out, const int flags) { \
     enum { W = RTO_LB_W_##T }; \
     rto_lb_v##T zero = {0}, a0 = zero, b0 = zero, a1 = zero, b1 = zero, vt = zero + t; \
     int64_t i = b; \
     for (; i + 2 * W <= e; i += 2 * W) { \
-        rto_lb_v##T y0 = RTO_LB_VLOAD(T, g + i) - RTO_LB_VLOAD(T, prev + i); \
-        rto_lb_v##T y1 = RTO_LB_VLOAD(T, g + i + W) - RTO_LB_VLOAD(T, prev + i + W); \
+        rto_lb_v##T g0 = RTO_LB_VLOAD(T, g + i), g1 = RTO_LB_VLOAD(T, g + i + W); \
+        rto_lb_v##T y0 = g0 - RTO_LB_VLOAD(T, prev + i); \
+        rto_lb_v##T y1 = g1 - RTO_LB_VLOAD(T, prev + i + W); \
         rto_lb_v##T s0 = RTO_LB_VLOAD(T, d + i) * vt, s1 = RTO_LB_VLOAD(T, d + i + W) * vt; \
-        RTO_LB_VSTORE(y + i, y0); \
-        RTO_LB_VSTORE(y + i + W, y1); \
-        RTO_LB_VSTORE(s + i, s0); \
-        RTO_LB_VSTORE(s + i + W, s1); \
-        a0 = a0 + y0 * s0; b0 = b0 + y1 * s1; \
-        a1 = a1 + y0 * y0; b1 = b1 + y1 * y1; \
+        if (flags & 1) { \
+            a0 = a0 + y0 * s0; b0 = b0 + y1 * s1; \
+            a1 = a1 + y0 * y0; b1 = b1 + y1 * y1; \
+        } else { \
+            RTO_LB_VSTORE(y + i, y0); \
+            RTO_LB_VSTORE(y + i + W, y1); \
+            RTO_LB_VSTORE(s + i, s0); \
+            RTO_LB_VSTORE(s + i + W, s1); \
+            g0 = -g0; g1 = -g1; \
+            RTO_LB_VSTORE(q + i, g0); \
+            RTO_LB_VSTORE(q + i + W, g1); \
+            a0 = a0 + s0 * g0; b0 = b0 + s1 * g1; \
+        } \
     } \
     double r0 = RTO_LB_HSUM(T, a0, b0), r1 = RTO_LB_HSUM(T, a1, b1); \
     for (; i < e; i++) { \
         T yi = g[i] - prev[i], si = d[i] * t; \
-        y[i] = yi; \
-        s[i] = si; \
-        r0 += (double)(yi * si); \
-        r1 += (double)(yi * yi); \
+        if (flags & 1) { \
+            r0 += (double)(yi * si); \
+            r1 += (double)(yi * yi); \
+        } else { \
+            T qi = -g[i]; \
+            y[i] = yi; \
+            s[i] = si; \
+            q[i] = qi; \
+            r0 += (double)(si * qi); \
+        } \
     } \
     out[0] = r0; \
     out[1] = r1; \
     out[2] = 0.0; \
+} \
+RTO_MV static void rto_lb_pair_##T(const T* g, const T* prev, const T* d, T t, T* q, T* y, \
+                                   T* s, int flags, int64_t b, int64_t e, double* out) { \
+    if (flags == 1) rto_lb_pair_body_##T(g, prev, d, t, q, y, s, b, e, out, 1); \
+    else rto_lb_pair_body_##T(g, prev, d, t, q, y, s, b, e, out, 6); \
 }
 
 /* ---- gather: dst = src (a gradient into its slice of the flat vector, or zeros when src is
- * NULL); out[2] = max|src| */
+ * NULL); out[2] = max|src|. With prev and d (not NULL), also the curvature sums of the pair
+ * y = dst - prev, s = d*t: out[0] = y.s, out[1] = y.y (the next iteration's, computed while
+ * the gradient passes through) */
 #define RTO_LB_GATHER(T) \
-RTO_MV static void rto_lb_gather_##T(const T* src, T* dst, int64_t b, int64_t e, \
-                                     double* out) { \
+RTO_MV static void rto_lb_gather_##T(const T* src, T* dst, const T* prev, const T* d, T t, \
+                                     int64_t b, int64_t e, double* out) { \
     enum { W = RTO_LB_W_##T }; \
     out[0] = out[1] = out[2] = 0.0; \
     if (src == NULL) { \
         memset(dst + b, 0, (size_t)(e - b) * sizeof(T)); \
+        if (prev != NULL) rto_lb_pair_body_##T(dst, prev, d, t, NULL, NULL, NULL, b, e, out, 1); \
         return; \
     } \
     rto_lb_i##T izero = {0}, ma = izero, mb = izero; \
+    rto_lb_v##T zero = {0}, a0 = zero, b0 = zero, a1 = zero, b1 = zero, vt = zero + t; \
+    const int pair = prev != NULL; \
     int64_t i = b; \
     for (; i + 2 * W <= e; i += 2 * W) { \
         rto_lb_v##T x = RTO_LB_VLOAD(T, src + i), y = RTO_LB_VLOAD(T, src + i + W); \
@@ -163,12 +191,29 @@ RTO_MV static void rto_lb_gather_##T(const T* src, T* dst, int64_t b, int64_t e,
         RTO_LB_VSTORE(dst + i + W, y); \
         ma = RTO_LB_VMAX(RTO_LB_VMAG(T, x), ma); \
         mb = RTO_LB_VMAX(RTO_LB_VMAG(T, y), mb); \
+        if (pair) { \
+            rto_lb_v##T y0 = x - RTO_LB_VLOAD(T, prev + i); \
+            rto_lb_v##T y1 = y - RTO_LB_VLOAD(T, prev + i + W); \
+            rto_lb_v##T s0 = RTO_LB_VLOAD(T, d + i) * vt; \
+            rto_lb_v##T s1 = RTO_LB_VLOAD(T, d + i + W) * vt; \
+            a0 = a0 + y0 * s0; b0 = b0 + y1 * s1; \
+            a1 = a1 + y0 * y0; b1 = b1 + y1 * y1; \
+        } \
     } \
     int64_t m = RTO_LB_HMAX(T, ma, mb); \
+    double r0 = RTO_LB_HSUM(T, a0, b0), r1 = RTO_LB_HSUM(T, a1, b1); \
     for (; i < e; i++) { \
-        dst[i] = src[i]; \
-        int64_t mi = rto_lb_mag_##T(src[i]); if (mi > m) m = mi; \
+        T x = src[i]; \
+        dst[i] = x; \
+        int64_t mi = rto_lb_mag_##T(x); if (mi > m) m = mi; \
+        if (pair) { \
+            T yi = x - prev[i], si = d[i] * t; \
+            r0 += (double)(yi * si); \
+            r1 += (double)(yi * yi); \
+        } \
     } \
+    out[0] = r0; \
+    out[1] = r1; \
     out[2] = rto_lb_bits_##T(m); \
 }
 
@@ -181,8 +226,8 @@ RTO_MV static void rto_lb_axpy_##T(T* restrict p, const T* restrict d, T t, int6
 
 RTO_LB_PASS(float)
 RTO_LB_PASS(double)
-RTO_LB_CURV(float)
-RTO_LB_CURV(double)
+RTO_LB_PAIR(float)
+RTO_LB_PAIR(double)
 RTO_LB_GATHER(float)
 RTO_LB_GATHER(double)
 RTO_LB_AXPY(float)

@@ -239,19 +239,23 @@ class LBFGS(Optimizer):
             views.append(view)
         return rt.cat(views, 0)
 
-    def _flat_grad(self, flat):
-        """(the flat gradient, its largest magnitude). ``flat``: (dtype, numel) of the
-        kernels' flat vector, the largest magnitude then a float; None: tensor ops, the
-        largest magnitude a 0-d tensor."""
+    def _flat_grad(self, flat, prev=None, d=None, t=None):
+        """(the flat gradient, its largest magnitude, pair). ``flat``: (dtype, numel) of the
+        kernels' flat vector, the largest magnitude then a float, and ``pair`` the next
+        iteration's (s'y, y'y) for y = g - ``prev``, s = ``d``·``t`` when those are given
+        (else None); ``flat`` None: tensor ops, the largest magnitude a 0-d tensor."""
         if flat is not None:
             vector = rt.empty(flat[1], dtype=flat[0])
-            largest = _lbfgs.gather(self._params, vector)
-            if largest is not None:
-                return vector, largest
+            if d is None or prev is None:
+                res = _lbfgs.gather(self._params, vector)
+            else:
+                res = _lbfgs.gather(self._params, vector, prev, d, float(t))
+            if res is not None:
+                return vector, res[0], (None if res[1] is None else res[1:])
             vector = self._gather_flat_grad()
-            return vector, float(_abs_max(vector))
+            return vector, float(_abs_max(vector)), None
         vector = self._gather_flat_grad()
-        return vector, _abs_max(vector)
+        return vector, _abs_max(vector), None
 
     def _add_grad(self, step_size, update):
         """p += step_size · (p's slice of the flat vector ``update``), for every parameter."""
@@ -279,17 +283,22 @@ class LBFGS(Optimizer):
         self._set_params(x)
         return loss, flat_grad
 
-    def _direction(self, flat, flat_grad, old_dirs, old_stps, ro, al, H_diag):
+    def _direction(self, flat, flat_grad, old_dirs, old_stps, ro, al, H_diag, fill=None):
         """(d, g'd, max|d|): the two-loop recursion (Nocedal & Wright, Algorithm 7.4), by the
         kernel (g'd and max|d| floats) where it takes the vectors, else by tensor ops (0-d
-        tensors)."""
+        tensors). ``fill``: (prev_flat_grad, d, t) when the newest pair (the last of
+        ``old_dirs`` and ``old_stps``) is still to be written: y = g - prev, s = d·t."""
         if flat is not None:
             dtype = flat[0]
             d = rt.empty(flat[1], dtype=dtype)
             res = _lbfgs.direction(flat_grad, old_dirs, old_stps, ro, al, float(H_diag), d,
-                                   lambda: rt.zeros((), dtype=dtype))
+                                   lambda: rt.zeros((), dtype=dtype), fill)
             if res is not None:
                 return d, res[0], res[1]
+        if fill is not None:
+            prev, d_old, t = fill
+            rt.sub(flat_grad, prev, out=old_dirs[-1])
+            rt.mul(d_old, t, out=old_stps[-1])
         num_old = len(old_dirs)
         q = flat_grad.neg()
         for i in range(num_old - 1, -1, -1):
@@ -364,10 +373,6 @@ class LBFGS(Optimizer):
         current_evals = 1
         state["func_evals"] += 1
 
-        flat_grad, grad_max = self._flat_grad(flat)
-        if grad_max <= grad_limit:
-            return orig_loss           # already optimal: the state keeps no direction yet
-
         d = state.get("d")
         t = state.get("t")
         old_dirs = state.get("old_dirs")
@@ -376,6 +381,11 @@ class LBFGS(Optimizer):
         H_diag = state.get("H_diag")
         prev_flat_grad = state.get("prev_flat_grad")
         prev_loss = state.get("prev_loss")
+
+        # pair: (s'y, y'y) of the next curvature pair, from the kernels' gather
+        flat_grad, grad_max, pair = self._flat_grad(flat, prev_flat_grad, d, t)
+        if grad_max <= grad_limit:
+            return orig_loss           # already optimal: the state keeps no direction yet
 
         n_iter = 0
         while n_iter < max_iter:
@@ -393,11 +403,11 @@ class LBFGS(Optimizer):
                     d = flat_grad.neg()
                     gtd, d_max = flat_grad.dot(d), _abs_max(d)
             else:
-                pair = None
-                if flat is not None:
-                    y = rt.empty(flat[1], dtype=flat[0])
-                    s = rt.empty(flat[1], dtype=flat[0])
-                    pair = _lbfgs.curvature(flat_grad, prev_flat_grad, d, float(t), y, s)
+                # the kernels: (s'y, y'y) first, the pair's vectors written only if it is
+                # kept (by the direction's first pass); tensor ops: y and s first
+                fill = None
+                if flat is not None and pair is None:
+                    pair = _lbfgs.curvature(flat_grad, prev_flat_grad, d, float(t))
                 if pair is not None:
                     ys, yy = pair
                 else:
@@ -410,18 +420,22 @@ class LBFGS(Optimizer):
                         old_dirs.pop(0)
                         old_stps.pop(0)
                         ro.pop(0)
-                    old_dirs.append(y)
-                    old_stps.append(s)
                     if pair is not None:
+                        y = rt.empty(flat[1], dtype=flat[0])
+                        s = rt.empty(flat[1], dtype=flat[0])
+                        fill = (prev_flat_grad, d, t)
                         ro.append(rt.tensor(_lbfgs.quotient(code, 1.0, ys), dtype=flat[0]))
                         H_diag = rt.tensor(_lbfgs.quotient(code, ys, yy), dtype=flat[0])
                     else:
                         ro.append(1.0 / ys)
                         H_diag = ys / y.dot(y)
+                    old_dirs.append(y)
+                    old_stps.append(s)
                 if "al" not in state:
                     state["al"] = [None] * history_size
                 d, gtd, d_max = self._direction(flat, flat_grad, old_dirs, old_stps, ro,
-                                                state["al"], H_diag)
+                                                state["al"], H_diag, fill)
+            pair = None
 
             # flat_grad is a fresh vector that nothing writes to, so it can be kept as it is
             # (PyTorch copies it into the previous buffer: one pass more)
@@ -460,7 +474,7 @@ class LBFGS(Optimizer):
                     # the last iteration does not re-evaluate: the next step() does (in a
                     # stochastic setting on a new batch)
                     loss = float(closure())
-                    flat_grad, grad_max = self._flat_grad(flat)
+                    flat_grad, grad_max, pair = self._flat_grad(flat, prev_flat_grad, d, t)
                     opt_cond = grad_max <= grad_limit
                     ls_func_evals = 1
             current_evals += ls_func_evals
