@@ -89,6 +89,9 @@ CASES = [
      [[(4, 3, 2, 2), (3,), (3,), (3,), (3,)]], np.float32),
     ("Relu", {}, 14, 1, [[(3, 4)], [(2,)]], np.float32),
     ("Relu", {}, 14, 1, [[(3, 4)]], np.int32),
+    ("Flatten", {}, 13, 1, [[(2, 3, 4)], [(5,)], [(0, 3, 2)], [(1, 2, 0)]], np.float32),
+    ("Flatten", {"axis": 1}, 21, 1, [[(3, 1, 2, 2)]], np.int64),
+    ("Flatten", {"axis": -2}, 13, 1, [[(2, 3, 4)]], np.float32),
 ]
 
 
@@ -111,8 +114,9 @@ def test_prepared_converters_equal_the_converters(case):
     for shapes in calls + calls:                 # twice: plans cached per shape are reused
         args = _inputs(shapes, dtype, op)
         _same(run(*args), fn(ctx, *args))
-    if op in ("Conv", "MaxPool", "AveragePool", "Gemm", "BatchNormalization", "Relu") and \
-            not (op == "Gemm" and attrs != {"transB": 1}) and "training_mode" not in attrs:
+    if op in ("Conv", "MaxPool", "AveragePool", "Gemm", "BatchNormalization", "Relu",
+              "Flatten") and not (op == "Gemm" and attrs != {"transB": 1}) and \
+            "training_mode" not in attrs and attrs.get("axis", 1) == 1:
         assert not isinstance(run, functools.partial), f"{op} should have a prepared form"
 
 
@@ -149,6 +153,7 @@ def test_prepared_converters_give_the_converters_gradients(case):
     ("Gemm", {"transB": 1}, [(2, 4), (3, 4), (2,)], None),
     ("BatchNormalization", {}, [(2, 3, 4), (4,), (3,), (3,), (3,)], None),
     ("Relu", {}, [(2, 2)], [np.uint8]),
+    ("Flatten", {}, [()], None),
 ])
 def test_prepared_converters_raise_the_converters_errors(op, attrs, shapes, dtypes):
     m = _one_node(op, len(shapes), attrs)

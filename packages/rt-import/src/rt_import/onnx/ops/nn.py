@@ -27,7 +27,7 @@ import rt_nn
 import rt_nn.functional as F
 import rt_tensor as rtt
 from rt_autograd._autograd import needs_grad
-from rt_tensor import _nn_conv
+from rt_tensor import _nn_conv, _nn_pool
 
 from rt_import.onnx.graph import ONNX_TO_RT_DTYPE
 from rt_import.onnx.ops.shape import (check_size, index_tensor, ints, norm_axes, norm_axis,
@@ -314,8 +314,28 @@ def _prepare_conv(node):
     """Conv with its plan computed once per (input shape, weight shape)."""
     plan = _cached_plans(_conv_plan)
     relu = node.absorbed == "Relu"
+    # (x shape, x dtype, w shape, w dtype) -> the kernel's (stride, padding, dilation, groups)
+    # when one kernel call computes the node without autograd, else None; the general path
+    # (plan, then _conv_run's checks) decides it once per shape
+    direct = {}
 
     def run(x, w, b=None):
+        if (type(x) in _PLAIN_TENSORS and type(w) in _PLAIN_TENSORS
+                and (b is None or type(b) in _PLAIN_TENSORS) and not needs_grad(x, w, b)):
+            key = (x.shape, x.dtype, w.shape, w.dtype)
+            args = direct.get(key, False)
+            if args is False:
+                nd, strides, padding, dilations, group, pad = plan(node, x, w)
+                args = None
+                if (pad is None and x.dim() == nd + 2 and x.numel() > 0
+                        and x.dtype in _FLOAT_KERNEL_DTYPES and w.dtype == x.dtype):
+                    args = (strides, padding, dilations, group)
+                if len(direct) >= _PLAN_CACHE_SIZE:
+                    direct.clear()
+                direct[key] = args
+            if args is not None and (b is None or (b.dtype == x.dtype and b.dim() == 1
+                                                   and b.size(0) == w.size(0))):
+                return _nn_conv.conv_forward(x, w, b, *args, None, relu)
         return _conv_run(plan(node, x, w), x, w, b, relu)
     return run
 
@@ -507,26 +527,35 @@ def max_pool(node, x):
 
 
 def _max_pool_plan(node, x):
-    """(the window plan, the rt_nn.functional call ``(input rank, args)`` when PyTorch's
-    kernel computes exactly these windows, else None), from ``x``'s shape and dtype alone."""
+    """(the window plan, the rt_nn.functional call ``(input rank, args, the 2-d values
+    kernel's arguments or None)`` when PyTorch's kernel computes exactly these windows, else
+    None), from ``x``'s shape and dtype alone."""
     plan = _pool_plan(node, x)
     kernel, strides, dilations, begin, end, out, ceil_mode = plan
     call = None
     if node.num_outputs <= 1 and x.dtype in _FLOAT_KERNEL_DTYPES and \
             _fits_torch(x, kernel, strides, dilations, begin, end, out, ceil_mode):
         if x.dim() == 3:
-            call = 3, (kernel, strides, begin, dilations, ceil_mode)
+            call = 3, (kernel, strides, begin, dilations, ceil_mode), None
         else:
             # equal values per axis as ints: F.max_pool2d's direct argument path
             k, st, p, d = (v[0] if v[0] == v[1] else v for v in (kernel, strides, begin,
                                                                 dilations))
-            call = 4, (k, st, p, d, ceil_mode)
+            # what F.max_pool2d passes its values kernel without autograd (same windows)
+            kernel_args = (kernel[0], kernel[1], strides[0], strides[1], begin[0], begin[1],
+                           dilations[0], dilations[1], out[0], out[1])
+            call = 4, (k, st, p, d, ceil_mode), kernel_args
     return plan, call
 
 
 def _max_pool_run(node, x, plans):
     plan, call = plans
     if call is not None:
+        kernel_args = call[2]
+        if (kernel_args is not None and type(x) in _PLAIN_TENSORS and not needs_grad(x)
+                and x.is_contiguous()):
+            # F.max_pool2d's inference path without its per-call argument handling
+            return _nn_pool.max_pool2d(x, *kernel_args, False)[0]
         return _MAX_POOL[call[0]](x, *call[1])
     kernel, strides, dilations, begin, end, out, ceil_mode = plan
     want_indices = node.num_outputs > 1

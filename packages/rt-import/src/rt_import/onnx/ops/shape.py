@@ -153,6 +153,21 @@ def flatten(node, x):
     return x.reshape((math.prod(shape[:axis]), math.prod(shape[axis:])))
 
 
+@preparer(flatten)
+def _prepare_flatten(node):
+    """The exporters' Flatten (axis 1) of a non-empty batch as one reshape; anything else
+    runs flatten."""
+    if int(node.attr("axis", 1)) != 1:
+        return None
+
+    def run(x):
+        n = x.size(0) if x.dim() >= 1 else 0
+        if n > 0:
+            return x.reshape((n, -1))       # (shape[0], prod(shape[1:])), as flatten's
+        return flatten(node, x)
+    return run
+
+
 @converter("Transpose", 1, 13, 21, 23, 24, 25)
 def transpose(node, x):
     """Transpose: ``perm`` (default: reversed axes)."""
