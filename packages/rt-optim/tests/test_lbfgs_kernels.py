@@ -14,8 +14,6 @@ from test_lbfgs import numpy_lbfgs
 
 N = 3 * 8192 + 1000 + 13          # three full blocks, a partial one, a tail after the lanes
 DTYPES = {"float32": (rt.float32, np.float32), "float64": (rt.float64, np.float64)}
-CODE = {"float32": _lbfgs.flat_dtype([rt.zeros(1, dtype=rt.float32)]),
-        "float64": _lbfgs.flat_dtype([rt.zeros(1, dtype=rt.float64)])}
 
 
 def _vec(a, dtype):
@@ -38,6 +36,17 @@ def numpy_two_loop(g, pairs, H):
 
 
 # --- the kernels ---------------------------------------------------------------------------------
+def test_the_kernels_take_contiguous_float32_or_float64_parameters_of_one_dtype():
+    a, b = rt.zeros((3, 4)), rt.zeros(5)
+    code, numel = _lbfgs.flat_dtype([a, b])
+    assert numel == 17
+    assert _lbfgs.flat_dtype([a.double(), b.double()])[0] != code
+    assert _lbfgs.flat_dtype([a, b.double()]) is None                  # two dtypes
+    assert _lbfgs.flat_dtype([a.t(), b]) is None                       # not contiguous
+    assert _lbfgs.flat_dtype([a.half()]) is None
+    assert _lbfgs.flat_dtype([rt.zeros(2, dtype=rt.complex64)]) is None
+
+
 @pytest.mark.parametrize("name", ["float32", "float64"])
 @pytest.mark.parametrize("m", [0, 1, 3])
 def test_direction_is_the_two_loop_recursion(name, m):
@@ -289,7 +298,7 @@ def _run_both_paths(monkeypatch, dtype, steps=3, **kwargs):
     for kernels in (True, False):
         with monkeypatch.context() as m:
             if not kernels:
-                m.setattr(lbfgs_module._lbfgs, "flat_dtype", lambda params: -1)
+                m.setattr(lbfgs_module._lbfgs, "flat_dtype", lambda params: None)
             params, opt, closure, log = problem.optimizer(dtype, **kwargs)
             for _ in range(steps):
                 opt.step(closure)
@@ -339,7 +348,7 @@ def test_a_nan_gradient_takes_the_same_course_as_the_tensor_ops(monkeypatch):
     for kernels in (True, False):
         with monkeypatch.context() as m:
             if not kernels:
-                m.setattr(lbfgs_module._lbfgs, "flat_dtype", lambda params: -1)
+                m.setattr(lbfgs_module._lbfgs, "flat_dtype", lambda params: None)
             params, opt, closure, log = problem.optimizer(max_iter=6)
             calls = []
 

@@ -217,21 +217,25 @@ cdef inline void _write(Tensor t, double x) noexcept:
 
 # ---- the Python-facing steps ------------------------------------------------------------------
 def flat_dtype(list params):
-    """The dtype code of the flat vector when every parameter is a contiguous tensor of one
-    dtype, float32 or float64 (the kernels' case); -1 otherwise."""
+    """(dtype code, total number of elements) of the flat vector when every parameter is a
+    contiguous tensor of one dtype, float32 or float64 (the kernels' case); None otherwise."""
     cdef int dtype = -1
+    cdef index_t numel = 0
     cdef Tensor t
     for p in params:
         if not isinstance(p, Tensor):
-            return -1
+            return None
         t = <Tensor>p
         if (t._dtype != DT_FLOAT32 and t._dtype != DT_FLOAT64) or not t.is_contig():
-            return -1
+            return None
         if dtype == -1:
             dtype = t._dtype
         elif t._dtype != dtype:
-            return -1
-    return dtype
+            return None
+        numel += t._numel
+    if dtype == -1:
+        return None
+    return dtype, numel
 
 
 def gather(list params, Tensor flat, prev=None, d=None, double t=0.0):

@@ -352,9 +352,10 @@ class LBFGS(Optimizer):
         # are Python floats holding values of that type; a number compared with them is
         # rounded to the type first, as PyTorch compares a 0-d tensor with a number (the
         # losses are Python floats in both)
-        code = _lbfgs.flat_dtype(params)
-        if code >= 0:
-            flat = (params[0].dtype, sum(p.numel() for p in params))
+        kernels = _lbfgs.flat_dtype(params)
+        if kernels is not None:
+            code = kernels[0]
+            flat = (params[0].dtype, kernels[1])
             grad_limit = _lbfgs.rounded(code, tolerance_grad)
             change_limit = _lbfgs.rounded(code, tolerance_change)
             min_curvature = _lbfgs.rounded(code, 1e-10)
