@@ -27,7 +27,6 @@ other core is rarely free). Passes run on the calling thread below ``PARALLEL_MI
 elements (1M), on the pool above it, where a pass streams megabytes from memory.
 """
 from libc.stdlib cimport malloc, free
-from libc.math cimport fabs
 from rt_tensor._types cimport index_t, DT_FLOAT32, DT_FLOAT64
 from rt_tensor._tensor cimport Tensor
 from rt_tensor._parallel cimport parallel_for
