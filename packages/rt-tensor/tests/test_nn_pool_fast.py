@@ -109,3 +109,87 @@ def test_threads_agree():
             np.testing.assert_array_equal(got, want)
     finally:
         rtt.set_num_threads(old)
+
+
+# ---- any window (the generic walk, whose rows go in vectors for column strides 1 and 2) ----
+
+def _out(n, k, p, s, d, ceil):
+    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
+    if ceil and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _oracle_any(a, k, s, p, d, ceil):
+    """PyTorch's walk: for each output, the window's valid positions in row-major order,
+    starting from -inf at the first valid position; take v when v > best or v is NaN."""
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = k, s, p, d
+    H, W = a.shape[-2:]
+    oh, ow = _out(H, kh, ph, sh, dh, ceil), _out(W, kw, pw, sw, dw, ceil)
+    lead = a.shape[:-2]
+    out = np.empty(lead + (oh, ow), a.dtype)
+    idx = np.empty(lead + (oh, ow), np.int64)
+    for i in range(oh):
+        rows = [i * sh - ph + t * dh for t in range(kh)]
+        rows = [r for r in rows if 0 <= r < H]
+        for j in range(ow):
+            cols = [j * sw - pw + t * dw for t in range(kw)]
+            cols = [c for c in cols if 0 <= c < W]
+            best = np.full(lead, -np.inf, a.dtype)
+            pos = np.full(lead, rows[0] * W + cols[0], np.int64)
+            for r in rows:
+                for c in cols:
+                    v = a[..., r, c]
+                    take = (v > best) | np.isnan(v)
+                    best = np.where(take, v, best)
+                    pos = np.where(take, r * W + c, pos)
+            out[..., i, j] = best
+            idx[..., i, j] = pos
+    return out, idx
+
+
+def _check_any(a, k, s, p, d=(1, 1), ceil=False):
+    want, want_i = _oracle_any(a, k, s, p, d, ceil)
+    oh, ow = want.shape[-2:]
+    for indices in (False, True):
+        got, got_i = K.max_pool2d(rtt.tensor(a), k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1],
+                                  oh, ow, indices)
+        np.testing.assert_array_equal(got.numpy().view(np.uint8), want.view(np.uint8))
+        if indices:
+            np.testing.assert_array_equal(got_i.numpy(), want_i)
+
+
+WINDOWS = [  # kernel, stride, padding, dilation, ceil_mode
+    ((3, 3), (2, 2), (1, 1), (1, 1), False), ((3, 3), (1, 1), (1, 1), (1, 1), False),
+    ((2, 2), (1, 1), (0, 0), (1, 1), False), ((3, 3), (2, 2), (0, 0), (1, 1), False),
+    ((2, 2), (2, 2), (0, 0), (1, 1), True), ((2, 2), (2, 2), (1, 1), (1, 1), False),
+    ((3, 3), (2, 2), (1, 1), (2, 2), False), ((5, 5), (2, 2), (2, 2), (1, 1), True),
+    ((2, 3), (1, 2), (1, 1), (1, 1), False), ((1, 3), (1, 1), (0, 1), (1, 3), False),
+    ((3, 1), (3, 3), (1, 0), (1, 1), True)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("window", WINDOWS)
+@pytest.mark.parametrize("hw", [(28, 28), (9, 37), (6, 16), (5, 7)])
+def test_any_window(window, hw, dtype):
+    k, s, p, d, ceil = window
+    rng = np.random.default_rng(hw[1] * 31 + k[0])
+    a = rng.standard_normal((2, 3) + hw).astype(dtype)
+    _check_any(a, k, s, p, d, ceil)
+    # ties, signed zeros, infinities and NaNs (the last NaN of a window wins)
+    pool = np.array([0.0, -0.0, 1.0, -np.inf, np.inf, np.nan, -np.nan, 1.0], dtype)
+    _check_any(pool[rng.integers(0, 8, (2, 2) + hw)], k, s, p, d, ceil)
+    _check_any(np.full((1, 2) + hw, -np.inf, dtype), k, s, p, d, ceil)
+
+
+def test_any_window_threads():
+    a = np.random.default_rng(5).standard_normal((7, 5, 28, 30)).astype(np.float32)
+    a[3, 2, 27, 29] = np.nan
+    old = rtt.get_num_threads()
+    try:
+        for n in (1, 2, 3):
+            rtt.set_num_threads(n)
+            _check_any(a, (3, 3), (2, 2), (1, 1))
+            _check_any(a, (3, 3), (1, 1), (0, 0))
+    finally:
+        rtt.set_num_threads(old)

@@ -142,6 +142,7 @@ cdef extern from *:
      * vector take the next narrower unit, then the scalar loop. AVX2 is chosen at run time
      * (the build's baseline is x86-64-v2: SSE4.1 is always there on x86-64). */
     #include <stdint.h>
+    #include <string.h>
     #include <math.h>
     #if (defined(__x86_64__) || defined(_M_X64)) && defined(__GNUC__) && defined(__SSE4_1__)
     #define RT_MP2_X86 1
@@ -435,17 +436,87 @@ cdef extern from *:
     /* WITH_IDX is a literal 0 or 1: the values-only instances (no gradient, no
      * return_indices) drop every index computation and store at compile time. The 2x2
      * stride-2 windows that lie inside the plane go to FAST (rt_mp2_planes_*, SIMD). */
-    #define RT_DEFINE_MAX_POOL(T, NAME, WITH_IDX, FAST) \
-    static void NAME(const T* x, T* y, int64_t* idx, int64_t b, int64_t e, int64_t H, \
+    /* take ? v : m without a branch (random data mispredicts one half of the time; gcc
+     * turns the plain ternary into a branch around the store) */
+    static inline float rt_pool_sel_f(int take, float v, float m) {
+        uint32_t a, b, k = (uint32_t)0 - (uint32_t)take;
+        memcpy(&a, &v, 4); memcpy(&b, &m, 4);
+        a = (a & k) | (b & ~k);
+        memcpy(&v, &a, 4);
+        return v;
+    }
+    static inline double rt_pool_sel_d(int take, double v, double m) {
+        uint64_t a, b, k = (uint64_t)0 - (uint64_t)take;
+        memcpy(&a, &v, 8); memcpy(&b, &m, 8);
+        a = (a & k) | (b & ~k);
+        memcpy(&v, &a, 8);
+        return v;
+    }
+    #define RT_POOL_SEL(t, v, m) _Generic((v), float: rt_pool_sel_f, double: rt_pool_sel_d)(t, v, m)
+    /* one output's window, walked in its row-major order (the offset walk's result) */
+    #define RT_POOL_ONE(T, S) \
+    static inline void rt_pool_one_##S(const T* xp, T* ym, int64_t* yk, int64_t ow, \
+            int64_t hb, int64_t ih0, int64_t H, int64_t W, int64_t kH, int64_t kW, \
+            int64_t sW, int64_t pW, int64_t dH, int64_t dW) { \
+        int64_t wb = ow * sW - pW, iw0 = wb; \
+        T m = -INFINITY; \
+        if (!yk) { \
+            /* values: a max chain (maxss), NaNs counted off it; a NaN walks again */ \
+            int nan = 0; \
+            for (int64_t a = 0; a < kH; a++) { \
+                int64_t ih = hb + a * dH; \
+                if (ih < 0 || ih >= H) continue; \
+                for (int64_t bb = 0; bb < kW; bb++) { \
+                    int64_t iw = wb + bb * dW; \
+                    if (iw < 0 || iw >= W) continue; \
+                    T v = xp[ih * W + iw]; \
+                    nan |= v != v; \
+                    m = v > m ? v : m; \
+                } \
+            } \
+            if (!nan) { ym[ow] = m; return; } \
+            m = -INFINITY; \
+        } \
+        if (iw0 < 0) iw0 += (-iw0 + dW - 1) / dW * dW; \
+        int64_t mk = ih0 * W + iw0; \
+        for (int64_t a = 0; a < kH; a++) { \
+            int64_t ih = hb + a * dH; \
+            if (ih < 0 || ih >= H) continue; \
+            for (int64_t bb = 0; bb < kW; bb++) { \
+                int64_t iw = wb + bb * dW; \
+                if (iw < 0 || iw >= W) continue; \
+                T v = xp[ih * W + iw]; \
+                int take = (v > m) | (v != v); \
+                m = RT_POOL_SEL(take, v, m); \
+                mk = take ? ih * W + iw : mk; \
+            } \
+        } \
+        ym[ow] = m; \
+        if (yk) yk[ow] = mk; \
+    }
+    RT_POOL_ONE(float, f)
+    RT_POOL_ONE(double, d)
+    #define RT_MPG_NOROW()   /* no vectors: the scalar walk does the whole row */
+    #define RT_DEFINE_MAX_POOL(T, S, NAME, WITH_IDX, FAST, ATTR, VEC) \
+    ATTR static void NAME(const T* x, T* y, int64_t* idx, int64_t b, int64_t e, int64_t H, \
                      int64_t W, int64_t oH, int64_t oW, int64_t kH, int64_t kW, int64_t sH, \
                      int64_t sW, int64_t pH, int64_t pW, int64_t dH, int64_t dW) { \
         int64_t lo_buf[64], hi_buf[64]; \
+        const int with_idx_c = WITH_IDX;  /* for VEC, whose text is an argument */ \
+        (void)with_idx_c; \
         int fast2 = kH == 2 && kW == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0 && \
                     dH == 1 && dW == 1 && 2 * oH <= H && 2 * oW <= W; \
         if (fast2) { \
             FAST(x, y, idx, b, e, H, W, oH, oW, WITH_IDX); \
             return; \
         } \
+        int64_t g_vlo = pW > 0 ? (pW + sW - 1) / sW : 0; \
+        int64_t g_vhi = W - 1 - (kW - 1) * dW + pW; \
+        g_vhi = g_vhi < 0 ? 0 : g_vhi / sW + 1; \
+        if (g_vhi > oW) g_vhi = oW; \
+        int64_t g_vhi_last = g_vhi > 0 && (g_vhi - 1) * sW + (kW - 1) * dW - pW + 1 > W - 1 \
+                             ? g_vhi - 1 : g_vhi; \
+        (void)g_vlo; (void)g_vhi_last; \
         for (int64_t p = b; p < e; p++) { \
             const T* xp = x + p * H * W; \
             T* yp = y + p * oH * oW; \
@@ -463,6 +534,16 @@ cdef extern from *:
                 if (ih0 < 0) ih0 += (-ih0 + dH - 1) / dH * dH; \
                 T* ym = yp + oh * oW; \
                 int64_t* yk = WITH_IDX ? ip + oh * oW : 0; \
+                int64_t vlo = 0, vend = 0; \
+                VEC() \
+                if (vend > vlo) { \
+                    /* the vectors did [vlo, vend); the few outputs at the edges */ \
+                    for (int64_t ow = 0; ow < vlo; ow++) \
+                        rt_pool_one_##S(xp, ym, yk, ow, hb, ih0, H, W, kH, kW, sW, pW, dH, dW); \
+                    for (int64_t ow = vend; ow < oW; ow++) \
+                        rt_pool_one_##S(xp, ym, yk, ow, hb, ih0, H, W, kH, kW, sW, pW, dH, dW); \
+                    continue; \
+                } \
                 for (int64_t ow = 0; ow < oW; ow++) { \
                     int64_t iw0 = ow * sW - pW; \
                     if (iw0 < 0) iw0 += (-iw0 + dW - 1) / dW * dW; \
@@ -483,7 +564,7 @@ cdef extern from *:
                             T v = row[iw]; \
                             T m = ym[ow]; \
                             int take = (v > m) | (v != v); \
-                            ym[ow] = take ? v : m; \
+                            ym[ow] = RT_POOL_SEL(take, v, m); \
                             if (WITH_IDX) yk[ow] = take ? ih * W + iw : yk[ow]; \
                         } \
                     } \
@@ -491,10 +572,204 @@ cdef extern from *:
             } \
         } \
     }
-    RT_DEFINE_MAX_POOL(float, rt_max_pool_f, 1, rt_mp2_planes_f)
-    RT_DEFINE_MAX_POOL(double, rt_max_pool_d, 1, rt_mp2_planes_d)
-    RT_DEFINE_MAX_POOL(float, rt_max_pool_values_f, 0, rt_mp2_planes_f)
-    RT_DEFINE_MAX_POOL(double, rt_max_pool_values_d, 0, rt_mp2_planes_d)
+    #if RT_MP2_X86
+    /* The generic walk's vectors (column strides 1 and 2): 8 floats / 4 doubles of an
+     * output row whose windows lie inside the row's columns take every window offset in
+     * the scalar walk's order, the maximum (and the offset's position, relative to the
+     * window's corner) kept in registers; the same compare and select as the scalar loop,
+     * so the same result. A stride-2 vector reads one column past its last window column,
+     * so it stops before that would leave the row; float indices keep the relative
+     * position in 32 bits, so only where it fits. Sets [vlo, vend): the outputs done. The
+     * -inf start with the first offset's position is the scalar start (ih0, iw0). */
+    /* [vlo, vhi): the outputs whose windows lie inside the row's columns (g_vlo, g_vhi,
+     * computed once a call). The vectors step by VW and end with the last full vector
+     * again (overlapping: each vector computes its outputs whole). A stride-2 vector also
+     * reads the column after its last window column: past the row's end that is the next
+     * row, which is there unless this is the task's last input row (g_vhi_last). vend =
+     * vhi once they ran. */
+    #define RT_MPG_RANGE(VW) \
+            int64_t vhi = sW == 2 && p == e - 1 && hb + (kH - 1) * dH >= H - 1 ? g_vhi_last : g_vhi; \
+            vlo = g_vlo;
+    /* one offset's update of an accumulator (and its positions) */
+    #define RT_MPG_STEP_F(acc, code, q) do { \
+            __m256 v_ = sW == 1 ? _mm256_loadu_ps(q) : _mm256_shuffle_ps( \
+                _mm256_loadu_ps(q), _mm256_loadu_ps((q) + 8), 0x88); \
+            __m256 t_ = RT_MP2_SEL8(acc, v_); \
+            acc = _mm256_blendv_ps(acc, v_, t_); \
+            if (with_idx_c) code = _mm256_blendv_ps(code, relv, t_); \
+        } while (0)
+    #define RT_MPG_STORE_F(acc, code, ow) do { \
+            if (sW == 2) { acc = RT_MP2_FIX8(acc); code = RT_MP2_FIX8(code); } \
+            _mm256_storeu_ps(ym + (ow), acc); \
+            if (with_idx_c) { \
+                __m256i c_ = _mm256_castps_si256(code); \
+                __m256i base_ = _mm256_add_epi64(_mm256_set1_epi64x(hb * W + (ow) * sW - pW), \
+                    _mm256_set_epi64x(3 * sW, 2 * sW, sW, 0)); \
+                _mm256_storeu_si256((__m256i*)(yk + (ow)), _mm256_add_epi64(base_, \
+                    _mm256_cvtepi32_epi64(_mm256_castsi256_si128(c_)))); \
+                _mm256_storeu_si256((__m256i*)(yk + (ow) + 4), _mm256_add_epi64( \
+                    _mm256_add_epi64(base_, _mm256_set1_epi64x(4 * sW)), \
+                    _mm256_cvtepi32_epi64(_mm256_extracti128_si256(c_, 1)))); \
+            } \
+        } while (0)
+    /* values only: a plain max (v > acc ? v : acc, the same while no NaN comes) and a NaN
+     * flag off the chain; a NaN redoes the vectors with the compare-and-select */
+    #define RT_MPG_FSTEP_F(acc, nan, q) do { \
+            __m256 v_ = sW == 1 ? _mm256_loadu_ps(q) : _mm256_shuffle_ps( \
+                _mm256_loadu_ps(q), _mm256_loadu_ps((q) + 8), 0x88); \
+            nan = _mm256_or_ps(nan, _mm256_cmp_ps(v_, v_, _CMP_UNORD_Q)); \
+            acc = _mm256_max_ps(v_, acc); \
+        } while (0)
+    /* two vectors at a time: each accumulator is a chain through the window, so two
+     * independent chains keep the core busy (the second vector repeats the first when the
+     * count is odd) */
+    #define RT_MPG_ROW_F() \
+        if ((sW == 1 || sW == 2) && oW >= 8 && kW * dW <= W + 2 * pW && \
+            (!with_idx_c || (kH * dH + 1) * W + kW * dW < 2147483647)) { \
+            RT_MPG_RANGE(8) \
+            int64_t nvec = vhi - vlo >= 8 ? (vhi - vlo + 7) / 8 : 0; \
+            __m256 code0 = _mm256_castsi256_ps(_mm256_set1_epi32((int32_t)((ih0 - hb) * W))); \
+            for (int64_t iv = 0; iv < nvec; iv += 2) { \
+                int64_t owa = vlo + iv * 8, owb = owa + 8; \
+                if (owa + 8 > vhi) owa = vhi - 8; \
+                if (iv + 1 >= nvec) owb = owa; \
+                else if (owb + 8 > vhi) owb = vhi - 8; \
+                __m256 acca = _mm256_set1_ps(-INFINITY), accb = acca; \
+                __m256 codea = code0, codeb = code0; \
+                int exact = with_idx_c; \
+                if (!exact) { \
+                    __m256 nana = _mm256_setzero_ps(), nanb = nana; \
+                    for (int64_t a = 0; a < kH; a++) { \
+                        int64_t ih = hb + a * dH; \
+                        if (ih < 0 || ih >= H) continue; \
+                        const float* row = xp + ih * W - pW; \
+                        for (int64_t bb = 0; bb < kW; bb++) { \
+                            const float* q = row + bb * dW; \
+                            RT_MPG_FSTEP_F(acca, nana, q + owa * sW); \
+                            RT_MPG_FSTEP_F(accb, nanb, q + owb * sW); \
+                        } \
+                    } \
+                    nana = _mm256_or_ps(nana, nanb); \
+                    if (!_mm256_testz_ps(nana, nana)) { \
+                        exact = 1; \
+                        acca = accb = _mm256_set1_ps(-INFINITY); \
+                    } \
+                } \
+                if (exact) { \
+                    for (int64_t a = 0; a < kH; a++) { \
+                        int64_t ih = hb + a * dH; \
+                        if (ih < 0 || ih >= H) continue; \
+                        const float* row = xp + ih * W - pW; \
+                        for (int64_t bb = 0; bb < kW; bb++) { \
+                            __m256 relv = _mm256_castsi256_ps(_mm256_set1_epi32( \
+                                (int32_t)(a * dH * W + bb * dW))); \
+                            (void)relv; \
+                            const float* q = row + bb * dW; \
+                            RT_MPG_STEP_F(acca, codea, q + owa * sW); \
+                            RT_MPG_STEP_F(accb, codeb, q + owb * sW); \
+                        } \
+                    } \
+                } \
+                RT_MPG_STORE_F(acca, codea, owa); \
+                RT_MPG_STORE_F(accb, codeb, owb); \
+            } \
+            if (nvec) vend = vhi; \
+        }
+    #define RT_MPG_STEP_D(acc, code, q) do { \
+            __m256d v_ = sW == 1 ? _mm256_loadu_pd(q) : _mm256_shuffle_pd( \
+                _mm256_loadu_pd(q), _mm256_loadu_pd((q) + 4), 0); \
+            __m256d t_ = RT_MP2_SEL4(acc, v_); \
+            acc = _mm256_blendv_pd(acc, v_, t_); \
+            if (with_idx_c) code = _mm256_blendv_pd(code, relv, t_); \
+        } while (0)
+    #define RT_MPG_STORE_D(acc, code, ow) do { \
+            if (sW == 2) { \
+                acc = _mm256_permute4x64_pd(acc, 0xD8); \
+                code = _mm256_permute4x64_pd(code, 0xD8); \
+            } \
+            _mm256_storeu_pd(ym + (ow), acc); \
+            if (with_idx_c) \
+                _mm256_storeu_si256((__m256i*)(yk + (ow)), _mm256_add_epi64( \
+                    _mm256_add_epi64(_mm256_set1_epi64x(hb * W + (ow) * sW - pW), \
+                                     _mm256_set_epi64x(3 * sW, 2 * sW, sW, 0)), \
+                    _mm256_castpd_si256(code))); \
+        } while (0)
+    #define RT_MPG_FSTEP_D(acc, nan, q) do { \
+            __m256d v_ = sW == 1 ? _mm256_loadu_pd(q) : _mm256_shuffle_pd( \
+                _mm256_loadu_pd(q), _mm256_loadu_pd((q) + 4), 0); \
+            nan = _mm256_or_pd(nan, _mm256_cmp_pd(v_, v_, _CMP_UNORD_Q)); \
+            acc = _mm256_max_pd(v_, acc); \
+        } while (0)
+    #define RT_MPG_ROW_D() \
+        if ((sW == 1 || sW == 2) && oW >= 4 && kW * dW <= W + 2 * pW) { \
+            RT_MPG_RANGE(4) \
+            int64_t nvec = vhi - vlo >= 4 ? (vhi - vlo + 3) / 4 : 0; \
+            __m256d code0 = _mm256_castsi256_pd(_mm256_set1_epi64x((ih0 - hb) * W)); \
+            for (int64_t iv = 0; iv < nvec; iv += 2) { \
+                int64_t owa = vlo + iv * 4, owb = owa + 4; \
+                if (owa + 4 > vhi) owa = vhi - 4; \
+                if (iv + 1 >= nvec) owb = owa; \
+                else if (owb + 4 > vhi) owb = vhi - 4; \
+                __m256d acca = _mm256_set1_pd(-INFINITY), accb = acca; \
+                __m256d codea = code0, codeb = code0; \
+                int exact = with_idx_c; \
+                if (!exact) { \
+                    __m256d nana = _mm256_setzero_pd(), nanb = nana; \
+                    for (int64_t a = 0; a < kH; a++) { \
+                        int64_t ih = hb + a * dH; \
+                        if (ih < 0 || ih >= H) continue; \
+                        const double* row = xp + ih * W - pW; \
+                        for (int64_t bb = 0; bb < kW; bb++) { \
+                            const double* q = row + bb * dW; \
+                            RT_MPG_FSTEP_D(acca, nana, q + owa * sW); \
+                            RT_MPG_FSTEP_D(accb, nanb, q + owb * sW); \
+                        } \
+                    } \
+                    nana = _mm256_or_pd(nana, nanb); \
+                    if (!_mm256_testz_pd(nana, nana)) { \
+                        exact = 1; \
+                        acca = accb = _mm256_set1_pd(-INFINITY); \
+                    } \
+                } \
+                if (exact) { \
+                    for (int64_t a = 0; a < kH; a++) { \
+                        int64_t ih = hb + a * dH; \
+                        if (ih < 0 || ih >= H) continue; \
+                        const double* row = xp + ih * W - pW; \
+                        for (int64_t bb = 0; bb < kW; bb++) { \
+                            __m256d relv = _mm256_castsi256_pd(_mm256_set1_epi64x(a * dH * W + bb * dW)); \
+                            (void)relv; \
+                            const double* q = row + bb * dW; \
+                            RT_MPG_STEP_D(acca, codea, q + owa * sW); \
+                            RT_MPG_STEP_D(accb, codeb, q + owb * sW); \
+                        } \
+                    } \
+                } \
+                RT_MPG_STORE_D(acca, codea, owa); \
+                RT_MPG_STORE_D(accb, codeb, owb); \
+            } \
+            if (nvec) vend = vhi; \
+        }
+    #define RT_DEFINE_MAX_POOL_X86(T, S, NAME, WITH_IDX, FAST, VEC) \
+        RT_DEFINE_MAX_POOL(T, S, NAME##_avx2, WITH_IDX, FAST, __attribute__((target("avx2"))), VEC) \
+        RT_DEFINE_MAX_POOL(T, S, NAME##_base, WITH_IDX, FAST, , RT_MPG_NOROW) \
+        static void NAME(const T* x, T* y, int64_t* idx, int64_t b, int64_t e, int64_t H, \
+                         int64_t W, int64_t oH, int64_t oW, int64_t kH, int64_t kW, int64_t sH, \
+                         int64_t sW, int64_t pH, int64_t pW, int64_t dH, int64_t dW) { \
+            if (rt_mp2_avx2 < 0) rt_mp2_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0; \
+            if (rt_mp2_avx2) NAME##_avx2(x, y, idx, b, e, H, W, oH, oW, kH, kW, sH, sW, pH, pW, dH, dW); \
+            else NAME##_base(x, y, idx, b, e, H, W, oH, oW, kH, kW, sH, sW, pH, pW, dH, dW); \
+        }
+    RT_DEFINE_MAX_POOL_X86(float, f, rt_max_pool_f, 1, rt_mp2_planes_f, RT_MPG_ROW_F)
+    RT_DEFINE_MAX_POOL_X86(double, d, rt_max_pool_d, 1, rt_mp2_planes_d, RT_MPG_ROW_D)
+    RT_DEFINE_MAX_POOL_X86(float, f, rt_max_pool_values_f, 0, rt_mp2_planes_f, RT_MPG_ROW_F)
+    RT_DEFINE_MAX_POOL_X86(double, d, rt_max_pool_values_d, 0, rt_mp2_planes_d, RT_MPG_ROW_D)
+    #else
+    RT_DEFINE_MAX_POOL(float, f, rt_max_pool_f, 1, rt_mp2_planes_f, , RT_MPG_NOROW)
+    RT_DEFINE_MAX_POOL(double, d, rt_max_pool_d, 1, rt_mp2_planes_d, , RT_MPG_NOROW)
+    RT_DEFINE_MAX_POOL(float, f, rt_max_pool_values_f, 0, rt_mp2_planes_f, , RT_MPG_NOROW)
+    RT_DEFINE_MAX_POOL(double, d, rt_max_pool_values_d, 0, rt_mp2_planes_d, , RT_MPG_NOROW)
+    #endif
     """
     void rt_max_pool_f(const float* x, float* y, int64_t* idx, index_t b, index_t e, index_t H,
                        index_t W, index_t oH, index_t oW, index_t kH, index_t kW, index_t sH,
