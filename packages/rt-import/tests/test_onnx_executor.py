@@ -333,6 +333,25 @@ def test_conv_keeps_its_relu_when_the_value_is_needed_elsewhere():
                                   np.maximum(-x, 0))
 
 
+def test_conv_keeps_its_relu_when_a_sub_graph_reads_the_value(monkeypatch):
+    # a node holding a sub-graph (If/Loop style) that reads the Conv's output by name
+    def body_op(node, x):
+        return x
+    monkeypatch.setitem(registry._CONVERTERS, ("test.rt", "Body"), [(1, body_op)])
+    body = helper.make_graph([helper.make_node("Identity", ["c"], ["inner"])], "body", [],
+                             [helper.make_value_info("inner", onnx.TypeProto())])
+    g = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["c"]),
+                           helper.make_node("Relu", ["c"], ["y"]),
+                           helper.make_node("Body", ["x"], ["z"], domain="test.rt", body=body)],
+                          "g", [helper.make_value_info(n, onnx.TypeProto()) for n in "xw"],
+                          [helper.make_value_info(n, onnx.TypeProto()) for n in "yz"])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17),
+                                                helper.make_opsetid("test.rt", 1)])
+    assert all(a is None and not into for _, a, into in _absorbed(OnnxModule(model)))
+    del model.graph.node[2].attribute[:]       # no sub-graph: the Relu is absorbed
+    assert _absorbed(OnnxModule(model))[:2] == [("Conv", "Relu", False), ("Relu", None, True)]
+
+
 def _mlp_model():
     w1 = numpy_helper.from_array(_arr(4, 3), "fc1.weight")
     b1 = numpy_helper.from_array(_arr(4), "fc1.bias")

@@ -141,49 +141,39 @@ def opset_versions(model):
             for imp in model.opset_import}
 
 
+def _subgraphs(node):
+    """The sub-graphs a node holds in its attributes (If's branches, Loop's and Scan's body)."""
+    for a in node.attribute:
+        if a.type == onnx.AttributeProto.GRAPH:
+            yield a.g
+        elif a.type == onnx.AttributeProto.GRAPHS:
+            yield from a.graphs
+
+
+def _all_nodes(graph):
+    """Every node of graph and, depth first, of the sub-graphs its nodes hold."""
+    for node in graph.node:
+        yield node
+        for sub in _subgraphs(node):
+            yield from _all_nodes(sub)
+
+
 def unsupported_operators(model):
     """Every (domain, op_type, opset) of the model without a converter (sub-graphs too)."""
     versions = opset_versions(model)
     missing = set()
-
-    def walk(graph):
-        for node in graph.node:
-            domain = "" if node.domain in ("", "ai.onnx") else node.domain
-            version = versions.get(domain)
-            if lookup(domain, node.op_type, version) is None:
-                missing.add((domain, node.op_type, version if version is not None else -1))
-            for a in node.attribute:
-                if a.type == onnx.AttributeProto.GRAPH:
-                    walk(a.g)
-                elif a.type == onnx.AttributeProto.GRAPHS:
-                    for g in a.graphs:
-                        walk(g)
-    walk(model.graph)
+    for node in _all_nodes(model.graph):
+        domain = "" if node.domain in ("", "ai.onnx") else node.domain
+        version = versions.get(domain)
+        if lookup(domain, node.op_type, version) is None:
+            missing.add((domain, node.op_type, version if version is not None else -1))
     return sorted(missing)
 
 
 def _subgraph_reads(graph):
     """Every value name read inside the sub-graphs (If/Loop/Scan bodies) of graph's nodes."""
-    names = set()
-
-    def walk(g):
-        for node in g.node:
-            names.update(node.input)
-            for a in node.attribute:
-                if a.type == onnx.AttributeProto.GRAPH:
-                    walk(a.g)
-                elif a.type == onnx.AttributeProto.GRAPHS:
-                    for sub in a.graphs:
-                        walk(sub)
-
-    for node in graph.node:
-        for a in node.attribute:
-            if a.type == onnx.AttributeProto.GRAPH:
-                walk(a.g)
-            elif a.type == onnx.AttributeProto.GRAPHS:
-                for sub in a.graphs:
-                    walk(sub)
-    return names
+    return {name for node in graph.node for sub in _subgraphs(node)
+            for inner in _all_nodes(sub) for name in inner.input}
 
 
 def _running_statistics(graph):
