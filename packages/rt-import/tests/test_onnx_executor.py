@@ -279,7 +279,7 @@ def _conv_relu_model(extra_nodes=(), outputs=("y",)):
 
 
 def _absorbed(m):
-    return [(ctx.op_type, ctx.absorbed, ctx.absorbed_into) for _, ctx in m._plan]
+    return [(ctx.op_type, ctx.absorbed_ops or None, ctx.absorbed_into) for _, ctx in m._plan]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -290,7 +290,7 @@ def test_conv_absorbs_the_relu_that_alone_reads_it(dtype):
             init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(dtype),
                                                   init.name))
     m = OnnxModule(model)
-    assert _absorbed(m) == [("Conv", "Relu", False), ("Relu", None, True)]
+    assert _absorbed(m) == [("Conv", ("Relu",), False), ("Relu", None, True)]
     x = _arr(2, 2, 5, 6, dtype=dtype)
     ref = ReferenceEvaluator(model).run(None, {"x": x})[0]
     tol = 1e-12 if dtype == np.float64 else 1e-5
@@ -333,6 +333,85 @@ def test_conv_keeps_its_relu_when_the_value_is_needed_elsewhere():
                                   np.maximum(-x, 0))
 
 
+def _conv_chain_model(chain, pool_attrs=None, n_pool_outputs=1):
+    """x -> Conv (4 -> 6 channels, 3x3, pads 1) -> the ops of ``chain`` -> y (and the pool's
+    Indices when asked), the weights the same in every call."""
+    rng = np.random.default_rng(7)
+    inits = [numpy_helper.from_array(rng.standard_normal((6, 4, 3, 3)).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.standard_normal(6).astype(np.float32), "b")]
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["t0"], pads=[1, 1, 1, 1])]
+    outputs = []
+    for k, op in enumerate(chain):
+        out = "y" if k == len(chain) - 1 else f"t{k + 1}"
+        if op == "MaxPool":
+            attrs = pool_attrs if pool_attrs is not None else {"kernel_shape": [2, 2],
+                                                                "strides": [2, 2]}
+            names = [out] + (["idx"] if n_pool_outputs == 2 else [])
+            outputs += names[1:]
+            nodes.append(helper.make_node("MaxPool", [f"t{k}"], names, **attrs))
+        else:
+            nodes.append(helper.make_node(op, [f"t{k}"], [out]))
+    return _graph(nodes, ["x"], ["y"] + outputs, inits)
+
+
+@pytest.mark.parametrize("chain, fused", [
+    (("Relu", "MaxPool"), ("Relu", "MaxPool")), (("MaxPool",), ("MaxPool",)),
+    (("MaxPool", "Relu"), ("MaxPool",)), (("Relu", "Relu"), ("Relu",)),
+    (("Relu", "MaxPool", "Relu"), ("Relu", "MaxPool"))])
+@pytest.mark.parametrize("size", [(2, 4, 8, 10), (1, 4, 7, 5), (3, 4, 1, 3)])
+def test_conv_absorbs_relu_then_a_2x2_max_pool(chain, fused, size):
+    model = _conv_chain_model(chain)
+    m = OnnxModule(model)
+    assert m._plan[0][1].absorbed_ops == fused
+    x = RNG.standard_normal(size).astype(np.float32)
+    x[0, 0, 0, :2] = np.nan                              # NaN reaches some windows
+    # the fused kernel's bits are those of the same nodes run one by one (no absorption)
+    unfused = OnnxModule(_conv_chain_model(chain))
+    for _, ctx in unfused._plan:
+        ctx.absorbed, ctx.absorbed_into = (), False
+    unfused._compile()
+    if size[2] == 1 and "MaxPool" in chain:              # a 1x3 output: no 2x2 window fits
+        for module in (m, unfused):
+            with rt.no_grad(), pytest.raises(FormatError, match="does not fit the padded"):
+                module(rt.tensor(x))
+        return
+    ref = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    with rt.no_grad():
+        got = _np(m(rt.tensor(x)))
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    with rt.no_grad():
+        np.testing.assert_array_equal(_np(unfused(rt.tensor(x))), got)
+    # with autograd: the unfused ops, the same gradients
+    xt, xu = rt.tensor(x, requires_grad=True), rt.tensor(x, requires_grad=True)
+    gy = RNG.standard_normal(ref.shape).astype(np.float32)
+    (m(xt) * rt.tensor(gy)).nan_to_num().sum().backward()
+    (unfused(xu) * rt.tensor(gy)).nan_to_num().sum().backward()
+    np.testing.assert_array_equal(_np(xt.grad), _np(xu.grad))
+    np.testing.assert_array_equal(_np(m.w.grad), _np(unfused.w.grad))
+
+
+@pytest.mark.parametrize("attrs, n_outputs", [
+    ({"kernel_shape": [2, 2]}, 1),                                   # stride 1
+    ({"kernel_shape": [2, 2], "strides": [2, 2], "pads": [0, 0, 1, 1]}, 1),
+    ({"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1}, 1),
+    ({"kernel_shape": [2, 2], "strides": [2, 2], "dilations": [2, 2]}, 1),
+    ({"kernel_shape": [3, 3], "strides": [2, 2]}, 1),
+    ({"kernel_shape": [2, 2], "strides": [2, 2], "auto_pad": "SAME_UPPER"}, 1),
+    ({"kernel_shape": [2, 2], "strides": [2, 2]}, 2),                # Indices asked for
+])
+def test_conv_leaves_other_max_pools_alone(attrs, n_outputs):
+    model = _conv_chain_model(("Relu", "MaxPool"), attrs, n_outputs)
+    m = OnnxModule(model)
+    assert m._plan[0][1].absorbed_ops == ("Relu",)
+    x = RNG.standard_normal((2, 4, 9, 8)).astype(np.float32)
+    with rt.no_grad():
+        got = m(rt.tensor(x))
+    ref = ReferenceEvaluator(model).run(None, {"x": x})
+    got = got if isinstance(got, tuple) else (got,)
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(_np(g), r, rtol=1e-5, atol=1e-5)
+
+
 def test_conv_keeps_its_relu_when_a_sub_graph_reads_the_value(monkeypatch):
     # a node holding a sub-graph (If/Loop style) that reads the Conv's output by name
     def body_op(node, x):
@@ -349,7 +428,8 @@ def test_conv_keeps_its_relu_when_a_sub_graph_reads_the_value(monkeypatch):
                                                 helper.make_opsetid("test.rt", 1)])
     assert all(a is None and not into for _, a, into in _absorbed(OnnxModule(model)))
     del model.graph.node[2].attribute[:]       # no sub-graph: the Relu is absorbed
-    assert _absorbed(OnnxModule(model))[:2] == [("Conv", "Relu", False), ("Relu", None, True)]
+    assert _absorbed(OnnxModule(model))[:2] == [("Conv", ("Relu",), False),
+                                                ("Relu", None, True)]
 
 
 def _mlp_model():
@@ -416,7 +496,8 @@ def test_an_imported_model_exports_after_running_and_runs_after_exporting():
     buf = io.BytesIO()
     export_onnx(model, x, buf, input_names=["x"], dynamic_axes={"x": [0]})
     imported = load_onnx(buf.getvalue()).eval()
-    assert [ctx.absorbed for _, ctx in imported._plan][0] == "Relu"   # the fused Conv too
+    # Conv absorbed ReLU and MaxPool(2): the fused kernel's numbers are exported and checked
+    assert imported._plan[0][1].absorbed_ops == ("Relu", "MaxPool")
     with rt.no_grad():
         first = imported(x)
     for batch in (3, 1):

@@ -875,3 +875,62 @@ def test_conv_forward_relu_keeps_nan():
                            (1, 1), 1, relu=True))
     assert np.isnan(y[0, 0, 1, 1]) and np.isnan(y[0, 1, 1, 1])
     assert y[0, 0, 0, 0] == 2.5 and y[0, 1, 0, 0] == 0.0
+
+
+# ---- conv_forward(pool2=True): relu (if asked) and a 2x2 stride-2 max pool in the epilogue ----
+
+POOL2_CASES = [  # x shape, weight shape, padding, groups, tuning
+    ((2, 3, 9, 8), (5, 3, 3, 3), 1, 1, {}),                                # im2col, odd rows
+    ((1, 1, 28, 28), (16, 1, 3, 3), 1, 1, {}),
+    ((2, 4, 6, 7), (6, 4, 1, 1), 0, 1, {}),                                # pointwise
+    ((2, 16, 12, 11), (16, 16, 3, 3), 1, 1,
+     {"winograd": True, "wino_min_channels": 1}),                          # Winograd: unfused
+    ((2, 3, 9, 8), (6, 1, 3, 3), 1, 3, {}),                                # depthwise: unfused
+    ((3, 4, 15, 9), (6, 2, 3, 3), 1, 2, {"col_bytes": 1}),                 # one line per part
+    ((2, 4, 13, 10), (6, 4, 3, 3), 2, 1, {"col_bytes": 3000}),             # odd parts, rounded up
+]
+
+
+@pytest.mark.parametrize("xs,ws,p,g,tune", POOL2_CASES)
+@pytest.mark.parametrize("dtype", [rt.float64, rt.float32])
+@pytest.mark.parametrize("relu", [True, False])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv_forward_pool2_epilogue(xs, ws, p, g, tune, dtype, relu, threads, tuning):
+    saved = K._tuning()
+    old = rtt.get_num_threads()
+    rtt.set_num_threads(threads)
+    try:
+        K._tuning(**{k: v for k, v in tune.items() if k in ("col_bytes",)})
+        tuning(**{k: v for k, v in tune.items() if k != "col_bytes"})
+        x = _rand(*xs, dtype=dtype)
+        x[0, 0, 1, :3] = float("nan")                    # NaN in some windows
+        w = _rand(*ws, seed=1, dtype=dtype)
+        b = _rand(ws[0], seed=2, dtype=dtype)
+        args = ((1, 1), (p, p), (1, 1), g)
+        fused = K.conv_forward(x, w, b, *args, relu=relu, pool2=True)
+        # the oracle: max_pool2d of the unfused kernel's output (bit for bit), and numpy's
+        full = K.conv_forward(x, w, b, *args, relu=relu)
+        if "col_bytes" not in tune:
+            np.testing.assert_array_equal(_np(fused), _np(F.max_pool2d(full, 2)))
+        # (parts of an odd number of lines are rounded up to pairs: other GEMM widths, so the
+        # last bits may differ there; numpy's oracle below covers those cases)
+        ref = conv_ref(_np(x), _np(w), _np(b), 1, p, 1, g)
+        ref = np.maximum(ref, 0) if relu else ref
+        n, c, h, wd = ref.shape
+        ref = ref[:, :, :h // 2 * 2, :wd // 2 * 2].reshape(n, c, h // 2, 2, wd // 2, 2)
+        with np.errstate(invalid="ignore"):
+            ref = ref.max(axis=(3, 5))                   # numpy's max propagates NaN
+        tol = 1e-12 if dtype == rt.float64 else 1e-5
+        np.testing.assert_allclose(_np(fused), ref, rtol=tol, atol=tol * 10)
+    finally:
+        K._tuning(col_bytes=saved["col_bytes"])
+        rtt.set_num_threads(old)
+
+
+def test_conv_forward_pool2_edges():
+    w = _rand(3, 2, 3, 3, seed=1)
+    # an output smaller than a window pools to an empty tensor, as max_pool2d's floor mode
+    y = K.conv_forward(_rand(1, 2, 3, 5), w, None, (1, 1), (0, 0), (1, 1), 1, pool2=True)
+    assert tuple(y.shape) == (1, 3, 0, 1)
+    with pytest.raises(RuntimeError, match="pool2 needs a 2-d convolution"):
+        K.conv_forward(_rand(1, 2, 5), _rand(3, 2, 3), None, (1,), (0,), (1,), 1, pool2=True)

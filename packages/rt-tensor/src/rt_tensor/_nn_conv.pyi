@@ -9,10 +9,12 @@ __all__: list[str]
 
 def conv_forward(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Sequence[int],
                  padding: Sequence[int], dilation: Sequence[int], groups: int,
-                 output_size: Sequence[int] | None = ..., relu: bool = ...) -> Tensor:
+                 output_size: Sequence[int] | None = ..., relu: bool = ...,
+                 pool2: bool = ...) -> Tensor:
     """Convolution of input (N, C, *S) with weight (Cout, C/groups, *K) (+ bias): (N, Cout, *O),
     O = (S + 2p - d(K-1) - 1) // s + 1, or only the leading ``output_size`` part of it;
-    ``relu=True``: max(0, .) of that, fused into the kernel (records no gradient)."""
+    ``relu=True``: max(0, .) of that, fused into the kernel (records no gradient);
+    ``pool2=True`` (2-d): then its 2x2 stride-2 max pool, (N, Cout, O1 // 2, O2 // 2)."""
 
 def conv_backward_input(grad_output: Tensor, weight: Tensor, input_size: Sequence[int],
                         stride: Sequence[int], padding: Sequence[int], dilation: Sequence[int],

@@ -44,6 +44,7 @@ from libc.stdint cimport int64_t
 from rt_tensor._types cimport *
 from rt_tensor._dtype cimport dtype_of, ITEMSIZE
 from rt_tensor._tensor cimport Tensor, new_tensor, copy_into
+from rt_tensor._nn_pool cimport max_pool2x2_values
 from rt_tensor._parallel cimport parallel_for
 from rt_tensor._parallel import get_num_threads as _get_num_threads
 
@@ -141,6 +142,9 @@ cdef struct Geo:
     index_t ws_elems
     index_t TH, TW, ntiles   # Winograd: 2x2 output tiles per image
     bint relu         # FWD, WINO, DW: max(0, y) applied to each output block while in cache
+    bint pool2        # FWD (im2col path): 2x2 stride-2 max pool of each block into yp
+    char* yp          # the pooled result (N, Co, OH // 2, OW // 2) when pool2
+    index_t blk_off   # pool2: where a chunk's GEMM output block starts in its buffer
 
 
 cdef inline index_t _first_valid(index_t off, index_t s) noexcept nogil:
@@ -435,6 +439,37 @@ cdef inline void _epilogue(real* y, const real* b, bint relu, index_t rows, inde
             rt_bias_relu_d(p, b[r], ncols, relu)
 
 
+cdef void _pool2_block(const Geo* g, real* blk, const real* b, index_t n, index_t co0,
+                       index_t l0, index_t l1) noexcept nogil:
+    """The GEMM block of output channels [co0, co0 + Cog) of image n, lines [l0, l1) (l0
+    even; channel j's lines at blk + j * (l1 - l0) * OW): bias and relu in place, then its
+    2x2 max pool into yp (with _nn_pool's kernel: max_pool2d's bits)."""
+    cdef index_t OW = g.osz[2], PH = g.osz[1] // 2, PW = g.osz[2] // 2, lines = l1 - l0, j
+    cdef real* out = <real*>g.yp + ((n * g.Co + co0) * PH + l0 // 2) * PW
+    _epilogue(blk, b, g.relu, g.Cog, lines * OW, 0, lines * OW)
+    if lines == g.osz[1]:           # whole planes: one call for the block
+        max_pool2x2_values(g.dt, blk, out, g.Cog, lines, OW)
+    else:
+        for j in range(g.Cog):
+            max_pool2x2_values(g.dt, blk + j * lines * OW, out + j * PH * PW, 1, lines, OW)
+
+
+cdef void _pool2_task(void* ctx, index_t begin, index_t end) noexcept nogil:
+    cdef const Geo* g = <const Geo*>ctx
+    cdef index_t plane = g.osz[1] * g.osz[2], pooled = (g.osz[1] // 2) * (g.osz[2] // 2)
+    max_pool2x2_values(g.dt, g.x + begin * plane * ITEMSIZE[g.dt],
+                       g.yp + begin * pooled * ITEMSIZE[g.dt], end - begin, g.osz[1], g.osz[2])
+
+
+cdef void _pool2_planes(Geo* g, Tensor y):
+    """yp = the 2x2 max pool of every (O1, O2) plane of the full output y, planes split over
+    the thread pool as max_pool2d's are."""
+    g.x = y.ptr()
+    cdef index_t grain = (1 << 15) // (g.osz[1] * g.osz[2]) + 1
+    with nogil:
+        parallel_for(g.N * g.Co, grain, _pool2_task, g)
+
+
 cdef inline void _lines(const Geo* g, index_t part, index_t* l0, index_t* l1) noexcept nogil:
     l0[0] = part * g.part_len
     l1[0] = l0[0] + g.part_len
@@ -465,6 +500,15 @@ cdef void _unit(const Geo* g, real* ws, real* acc, index_t u) noexcept nogil:
             _im2col(x, ws, g, g.Cg, l0, l1)
             bsrc = ws
             ldb = ncols
+        if g.pool2:
+            # the block into the chunk's buffer, then bias, relu and the pool into yp
+            _gemm(False, False, g.Cog, ncols, g.CKL, w, g.CKL, bsrc, ldb, <real>0,
+                  ws + g.blk_off, ncols)
+            bsrc = NULL
+            if g.b != NULL:
+                bsrc = <const real*>g.b + grp * g.Cog
+            _pool2_block(g, ws + g.blk_off, bsrc, n, grp * g.Cog, l0, l1)
+            return
         _gemm(False, False, g.Cog, ncols, g.CKL, w, g.CKL, bsrc, ldb, <real>0, y + col0, g.OL)
         bsrc = NULL
         if g.b != NULL:
@@ -1316,12 +1360,17 @@ cdef Tensor _back(Tensor r, int want):
 # entry points
 
 def conv_forward(input, weight, bias, stride, padding, dilation, int groups, output_size=None,
-                 bint relu=False):
+                 bint relu=False, bint pool2=False):
     """Convolution of input (N, C, *S) with weight (Cout, C/groups, *K) (+ bias (Cout,)):
     (N, Cout, *O), O = (S + 2p - d(K-1) - 1) // s + 1 (or the leading output_size part of it).
     1 to 3 spatial dims. relu=True returns max(0, conv + bias) (PyTorch's relu: -0.0 and NaN
     kept), applied to each output block while it is in cache (an inference epilogue: the
-    result records nothing for autograd)."""
+    result records nothing for autograd). pool2=True (2-d only) returns the 2x2 stride-2 max
+    pool of that instead, (N, Cout, O1 // 2, O2 // 2): the numbers of max_pool2d(y, 2); the
+    im2col path pools each block in cache, without the full-size output (bit for bit when
+    its blocks of output lines are as without pool2: blocks of an odd number of lines, when
+    an image is split, are rounded up to pairs, and another GEMM width may round the last
+    bit otherwise)."""
     cdef Tensor x = _arg(input, "input"), w = _arg(weight, "weight")
     cdef Tensor b = None if bias is None else _arg(bias, "bias")
     cdef Geo g
@@ -1337,12 +1386,15 @@ def conv_forward(input, weight, bias, stride, padding, dilation, int groups, out
     if b is not None and (b._ndim != 1 or b._shape[0] != w._shape[0] or b._dtype != x._dtype):
         raise RuntimeError(f"conv_forward: expected a bias of {w._shape[0]} elements of the "
                            f"input's dtype, got {_sizes(b)}")
+    if pool2 and (D != 2 or output_size is not None):
+        raise RuntimeError(f"conv_forward: pool2 needs a 2-d convolution of full output size, "
+                           f"got {D} spatial dims")
     return _back(_forward(x, w, b, D, stride, padding, dilation, groups, g.dt, output_size,
-                          relu), want)
+                          relu, pool2), want)
 
 
 cdef Tensor _forward(Tensor x, Tensor w, Tensor b, int D, stride, padding, dilation, int groups,
-                     int dt, output_size=None, bint relu=False):
+                     int dt, output_size=None, bint relu=False, bint pool2=False):
     """conv_forward after validation, computed in dtype dt."""
     cdef Geo g
     cdef int i
@@ -1363,9 +1415,25 @@ cdef Tensor _forward(Tensor x, Tensor w, Tensor b, int D, stride, padding, dilat
         _set_out(&g, D, [int(v) for v in output_size], "conv_forward")
     _finish(&g)
     cdef list oshape = [g.N, g.Co] + [g.osz[3 - D + i] for i in range(D)]
-    cdef Tensor y = _result(g.dt, oshape)
-    if y._numel == 0:
-        return y
+    cdef Tensor y, yp = None
+    if pool2:
+        yp = _result(g.dt, [g.N, g.Co, g.osz[1] // 2, g.osz[2] // 2])
+        if yp._numel == 0:
+            return yp
+        g.yp = yp.ptr()
+        if (g.N > POOL2_FUSED_MAX_BATCH or _use_depthwise(&g)
+                or (_use_winograd(&g) and _winograd_pays_forward(&g))):
+            # the full output, then its pool: those paths write whole planes, and from a
+            # few images on, one pool pass over all of them is as fast (measured below)
+            y = _forward(x, w, b, D, stride, padding, dilation, groups, dt, None, relu)
+            _pool2_planes(&g, y)
+            return yp
+        g.pool2 = True
+        y = yp
+    else:
+        y = _result(g.dt, oshape)
+        if y._numel == 0:
+            return y
     x = _prep(x, g.dt)
     w = _prep(w, g.dt)
     if b is not None:
@@ -1398,6 +1466,19 @@ cdef Tensor _forward(Tensor x, Tensor w, Tensor b, int D, stride, padding, dilat
         _plan(&g, 16 * (g.Cg + g.Cog) * g.TW * ITEMSIZE[g.dt], g.TH, g.N * g.G,
               g.N * g.Co * g.OL * g.CKL)
         ws = _workspace(&g, 16 * (g.Cg + g.Cog) * g.part_len * g.TW + _wino_scratch(g.TW))
+    elif g.pool2:
+        # each part's columns and its GEMM block (Cog x lines) in the chunk's buffer, whole
+        # pairs of lines per part
+        _plan(&g, ((0 if g.pointwise else g.CKL) + g.Cog) * g.osz[2] * ITEMSIZE[g.dt],
+              g.nlines, g.N * g.G, g.N * g.Co * g.OL * g.CKL)
+        if g.part_len % 2 == 1 and g.part_len < g.nlines:
+            g.part_len += 1
+            g.nparts = (g.nlines + g.part_len - 1) // g.part_len
+            g.units = g.N * g.G * g.nparts
+            if g.nchunks > g.units:
+                g.nchunks = g.units
+        g.blk_off = 0 if g.pointwise else g.CKL * g.part_len * g.osz[2]
+        ws = _workspace(&g, g.blk_off + g.Cog * g.part_len * g.osz[2])
     else:
         _plan(&g, 0 if g.pointwise else g.CKL * g.osz[2] * ITEMSIZE[g.dt], g.nlines, g.N * g.G,
               g.N * g.Co * g.OL * g.CKL)
@@ -1406,6 +1487,12 @@ cdef Tensor _forward(Tensor x, Tensor w, Tensor b, int D, stride, padding, dilat
         _run(&g)
     return y
 
+
+# pool2 pools each GEMM block in its epilogue up to this batch size; above it the full output
+# is pooled in one pass. Measured (float32, 3x3 pad 1 + relu + 2x2 pool, fused / unfused):
+# 1x1x28x28 -> 16 0.83, 1x16x14x14 -> 32 0.87 (2 threads), batch 4 0.77-0.98, batch 16
+# 0.99-1.03, batch 64 1.01-1.17.
+cdef index_t POOL2_FUSED_MAX_BATCH = 8
 
 # Winograd pays when the GEMMs are not too thin (measured: benchmarks/bench_nn_conv.py)
 cdef index_t WINO_MIN_CHANNELS = 16

@@ -799,6 +799,16 @@ cdef void _max_pool_task_d(void* ctx, index_t b, index_t e) noexcept nogil:
                   c.sH, c.sW, c.pH, c.pW, c.dH, c.dW)
 
 
+cdef void max_pool2x2_values(int dt, const void* x, void* y, index_t planes, index_t H,
+                             index_t W) noexcept nogil:
+    if dt == DT_FLOAT32:
+        rt_max_pool_values_f(<const float*>x, <float*>y, NULL, 0, planes, H, W, H // 2, W // 2,
+                             2, 2, 2, 2, 0, 0, 1, 1)
+    else:
+        rt_max_pool_values_d(<const double*>x, <double*>y, NULL, 0, planes, H, W, H // 2,
+                             W // 2, 2, 2, 2, 2, 0, 0, 1, 1)
+
+
 cdef void _max_pool_values_task_f(void* ctx, index_t b, index_t e) noexcept nogil:
     cdef MaxPoolCtx* c = <MaxPoolCtx*>ctx
     rt_max_pool_values_f(<float*>c.x, <float*>c.y, NULL, b, e, c.H, c.W, c.oH, c.oW, c.kH,

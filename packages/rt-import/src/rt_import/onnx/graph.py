@@ -240,9 +240,11 @@ class OnnxModule(rt_nn.Module):
         self._compile()
 
     def _absorb(self, graph):
-        """Mark each node whose converter ``absorbs`` the op of the only node reading its
-        output (``registry.absorbs``: Conv followed by Relu): that node then applies it, and
-        the follower is skipped. Values read by sub-graphs or returned are never absorbed."""
+        """Let each node whose converter ``absorbs`` (``registry.absorbs``: Conv takes Relu and
+        a 2x2 MaxPool) take the chain of nodes after it: while the only reader of the chain's
+        output is a default-domain node of one input and one output that the converter
+        accepts, that node is appended to ``node.absorbed`` and skipped. Values read by
+        sub-graphs, returned, or defined twice are never absorbed."""
         readers, defined = {}, {}
         for name in [v.name for v in graph.input] + [p.name for p in graph.initializer]:
             defined[name] = defined.get(name, 0) + 1
@@ -254,18 +256,22 @@ class OnnxModule(rt_nn.Module):
                 defined[name] = defined.get(name, 0) + 1
         kept = set(self.output_names) | _subgraph_reads(graph)
         for fn, ctx in self._plan:
-            kinds = getattr(fn, "absorbs", None)
-            if not kinds or ctx.absorbed_into or not ctx.output_names:
+            accept = getattr(fn, "absorbs", None)
+            if accept is None or ctx.absorbed_into or not ctx.output_names:
                 continue
             out = ctx.output_names[0]
-            found = readers.get(out, ())
-            if not out or out in kept or len(found) != 1 or defined[out] != 1:
-                continue        # (a name defined twice: the reader may see the other value)
-            follower = self._plan[found[0]][1]
-            if (follower.domain == "" and follower.op_type in kinds
-                    and follower.input_names == [out] and len(follower.output_names) == 1):
-                ctx.absorbed = follower.op_type
+            while out and out not in kept and defined[out] == 1:
+                found = readers.get(out, ())
+                if len(found) != 1:
+                    break
+                follower_fn, follower = self._plan[found[0]]
+                if (follower.domain != "" or follower.input_names != [out]
+                        or len(follower.output_names) != 1 or follower.absorbed_into
+                        or not accept(ctx.absorbed_ops, follower)):
+                    break
+                ctx.absorbed += ((follower_fn, follower),)
                 follower.absorbed_into = True
+                out = follower.output_names[0]
 
     def _compile(self):
         """The executable form of ``_plan``: one generated Python function (``_graph``) that

@@ -23,20 +23,21 @@ layout) may add a preparation step, run once per node when a graph is loaded::
 The prepared callable must return exactly what ``fn(node, *inputs)`` returns (the same
 numbers, the same autograd graph, the same errors): it is an optimization only.
 
-A converter whose kernel can apply the node that follows it for free (Conv's epilogue applies
-Relu while the output block is in cache) declares it::
+A converter whose kernel can apply the nodes that follow it for free (Conv's epilogue applies
+Relu and a 2x2 MaxPool while the output block is in cache) declares which ones::
 
-    absorbs(conv, "Relu")
+    absorbs(conv, lambda absorbed, follower: ...)   # accept follower after `absorbed`?
 
-When a Relu is the only reader of such a node's output, the graph marks the node
-(``node.absorbed == "Relu"``) and drops the Relu; the converter, plain and prepared, then
-returns ``relu(conv(...))`` with the same numbers and autograd graph.
+When an accepted node is the only reader of the chain's output, the graph appends it (its
+converter and context) to ``node.absorbed`` and skips it; the converter, plain and prepared,
+then returns what the absorbed converters would have made of its output (``apply_absorbed``:
+the same numbers and autograd graph), typically in one kernel call.
 """
 import bisect
 import functools
 
 __all__ = ["converter", "lookup", "registered", "NodeContext", "preparer", "compile_node",
-           "absorbs"]
+           "absorbs", "apply_absorbed"]
 
 # (domain, op_type) -> sorted [(since_version, fn)]
 _CONVERTERS = {}
@@ -82,12 +83,21 @@ def preparer(fn):
     return register
 
 
-def absorbs(fn, *op_types):
-    """Declare that converter ``fn`` can apply a following node of one of ``op_types``
-    (default domain, one input) itself, when that node is the only reader of ``fn``'s first
-    output: the graph then sets ``node.absorbed`` to the op_type and drops that node."""
-    fn.absorbs = frozenset(op_types)
+def absorbs(fn, accept):
+    """Declare that converter ``fn`` can apply following nodes itself: ``accept(absorbed,
+    follower)`` says whether it takes ``follower`` (a NodeContext of one input and one output,
+    the only reader of the chain's last output) after the op types ``absorbed`` (a tuple) it
+    has taken so far. The graph records each taken node in ``node.absorbed`` and skips it."""
+    fn.absorbs = accept
     return fn
+
+
+def apply_absorbed(node, y):
+    """``y`` through the converters of the nodes ``node`` absorbed, in order (the unfused
+    path: the numbers and autograd graph of running those nodes)."""
+    for fn, ctx in node.absorbed:
+        y = fn(ctx, y)
+    return y
 
 
 def compile_node(fn, node):
@@ -127,8 +137,13 @@ class NodeContext:
         self.module = module           # a weakref to the OnnxModule (no reference cycle)
         self.input_names = list(node.input)
         self.output_names = list(node.output)
-        self.absorbed = None           # the op_type of the following node this one applies
+        self.absorbed = ()             # (converter, context) of the following nodes it applies
         self.absorbed_into = False     # True: an earlier node applies this one (it is skipped)
+
+    @property
+    def absorbed_ops(self):
+        """The op types of the nodes this node applies after its own op, in order."""
+        return tuple(ctx.op_type for _, ctx in self.absorbed)
 
     def attr(self, name, default=None):
         """The attribute's value (ints, floats, str, lists, rt tensors for TENSOR

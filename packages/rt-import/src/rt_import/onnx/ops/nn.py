@@ -32,7 +32,7 @@ from rt_tensor import _nn_conv, _nn_pool
 from rt_import.onnx.graph import ONNX_TO_RT_DTYPE
 from rt_import.onnx.ops.shape import (check_size, index_tensor, ints, norm_axes, norm_axis,
                                       to_numpy)
-from rt_import.onnx.registry import absorbs, converter, preparer
+from rt_import.onnx.registry import absorbs, apply_absorbed, converter, preparer
 
 __all__ = []
 
@@ -244,34 +244,73 @@ def _conv_plan(node, x, w):
 _PLAIN_TENSORS = frozenset((rtt.Tensor, rt.Tensor, rt_nn.Parameter))
 
 
-def _conv_run(plan, x, w, b, relu=False):
-    """The convolution of ``plan`` (then relu when ``relu``: a Relu node the graph let Conv
-    absorb). Without autograd, on float32/float64 operands of one dtype, one kernel call with
-    the relu fused into its epilogue; else ``rt_nn.functional.conv*d`` (and ``rt.relu``),
-    which ``export_onnx``'s tracer sees (its traced values are not plain tensors)."""
+def _conv_direct(plan, x, w, b):
+    """The kernel's (stride, padding, dilation, groups) when one ``_nn_conv.conv_forward``
+    call computes the convolution of ``plan`` (no autograd, plain float32/float64 tensors of
+    one dtype, symmetric padding), else None."""
     nd, strides, padding, dilations, group, pad = plan
-    if pad is not None:
-        x = rt.constant_pad_nd(x, pad, 0)
-    if (type(x) in _PLAIN_TENSORS and type(w) in _PLAIN_TENSORS
+    if (pad is None and type(x) in _PLAIN_TENSORS and type(w) in _PLAIN_TENSORS
             and (b is None or type(b) in _PLAIN_TENSORS)
             and not needs_grad(x, w, b) and x.dim() == nd + 2 and x.numel() > 0
             and x.dtype in _FLOAT_KERNEL_DTYPES and w.dtype == x.dtype
             and (b is None or (b.dtype == x.dtype and b.dim() == 1
                                and b.size(0) == w.size(0)))):
-        return _nn_conv.conv_forward(x, w, b, strides, padding, dilations, group, relu=relu)
+        return strides, padding, dilations, group
+    return None
+
+
+def _conv_run(node, plan, x, w, b):
+    """The convolution of ``plan``, then the nodes Conv absorbed (Relu, a 2x2 MaxPool): one
+    kernel call with them in its epilogue when ``_conv_direct`` allows, else
+    ``rt_nn.functional.conv*d`` and the absorbed converters, which autograd and
+    ``export_onnx``'s tracer see (its traced values are not plain tensors)."""
+    args = _conv_direct(plan, x, w, b)
+    ops = node.absorbed_ops
+    if args is not None and ("MaxPool" not in ops or _poolable(plan, x, w)):
+        return _nn_conv.conv_forward(x, w, b, *args, None, "Relu" in ops, "MaxPool" in ops)
+    nd, strides, padding, dilations, group, pad = plan
+    if pad is not None:
+        x = rt.constant_pad_nd(x, pad, 0)
     y = _CONV[nd](x, w, b, stride=strides, padding=padding, dilation=dilations, groups=group)
-    return rt.relu(y) if relu else y
+    return apply_absorbed(node, y)
 
 
 @converter("Conv", 1, 11, 22)
 def conv(node, x, w, b=None):
     """Conv-11/22 over 1 to 3 spatial axes: ``strides``, ``dilations``, ``group``, explicit
     ``pads`` (asymmetric pads are applied as a zero pad first) or ``auto_pad``
-    SAME_UPPER/SAME_LOWER/VALID. Absorbs a following Relu (``registry.absorbs``)."""
-    return _conv_run(_conv_plan(node, x, w), x, w, b, node.absorbed == "Relu")
+    SAME_UPPER/SAME_LOWER/VALID. Absorbs a following Relu, then a 2x2 stride-2 MaxPool
+    (``_conv_absorbs``)."""
+    return _conv_run(node, _conv_plan(node, x, w), x, w, b)
 
 
-absorbs(conv, "Relu")
+def _poolable(plan, x, w):
+    """Whether the fused 2x2 pool takes this convolution's output: 2-d, at least 2x2 (a
+    smaller one is the MaxPool converter's error, raised by the unfused path)."""
+    nd, strides, padding, dilations = plan[:4]
+    if nd != 2:
+        return False
+    return all((n + 2 * p - d * (k - 1) - 1) // s + 1 >= 2 for n, k, s, p, d in
+               zip(x.shape[2:], w.shape[2:], strides, padding, dilations))
+
+
+def _conv_absorbs(absorbed, follower):
+    """What the convolution kernel's epilogue applies: relu(conv + b), then max_pool2d(., 2)
+    (ONNX MaxPool with kernel_shape and strides [2, 2] and nothing else: no pads, dilations,
+    ceil_mode or Indices output), in that order."""
+    if follower.op_type == "Relu":
+        return absorbed == ()
+    if follower.op_type != "MaxPool" or "MaxPool" in absorbed or follower.num_outputs != 1:
+        return False
+    a = follower.attrs
+    return (list(a.get("kernel_shape", ())) == [2, 2] and list(a.get("strides", ())) == [2, 2]
+            and not any(a.get("pads", ())) and list(a.get("dilations", [1, 1])) == [1, 1]
+            and not a.get("ceil_mode", 0) and a.get("auto_pad", "NOTSET") in ("NOTSET", "VALID")
+            and set(a) <= {"kernel_shape", "strides", "pads", "dilations", "ceil_mode",
+                           "auto_pad", "storage_order"})
+
+
+absorbs(conv, _conv_absorbs)
 
 
 # plans kept per node, one per input shape; a node fed ever new shapes starts over
@@ -311,12 +350,12 @@ def _cached_plans(make_plan):
 
 @preparer(conv)
 def _prepare_conv(node):
-    """Conv with its plan computed once per (input shape, weight shape)."""
+    """Conv with its plan, and whether one kernel call computes it, found once per shape."""
     plan = _cached_plans(_conv_plan)
-    relu = node.absorbed == "Relu"
+    ops = node.absorbed_ops
+    relu, pool = "Relu" in ops, "MaxPool" in ops
     # (x shape, x dtype, w shape, w dtype) -> the kernel's (stride, padding, dilation, groups)
-    # when one kernel call computes the node without autograd, else None; the general path
-    # (plan, then _conv_run's checks) decides it once per shape
+    # when _conv_direct allows (and a fused pool's conv is 2-d), else None
     direct = {}
 
     def run(x, w, b=None):
@@ -325,18 +364,17 @@ def _prepare_conv(node):
             key = (x.shape, x.dtype, w.shape, w.dtype)
             args = direct.get(key, False)
             if args is False:
-                nd, strides, padding, dilations, group, pad = plan(node, x, w)
-                args = None
-                if (pad is None and x.dim() == nd + 2 and x.numel() > 0
-                        and x.dtype in _FLOAT_KERNEL_DTYPES and w.dtype == x.dtype):
-                    args = (strides, padding, dilations, group)
+                p = plan(node, x, w)
+                args = _conv_direct(p, x, w, None)
+                if pool and not _poolable(p, x, w):
+                    args = None
                 if len(direct) >= _PLAN_CACHE_SIZE:
                     direct.clear()
                 direct[key] = args
             if args is not None and (b is None or (b.dtype == x.dtype and b.dim() == 1
                                                    and b.size(0) == w.size(0))):
-                return _nn_conv.conv_forward(x, w, b, *args, None, relu)
-        return _conv_run(plan(node, x, w), x, w, b, relu)
+                return _nn_conv.conv_forward(x, w, b, *args, None, relu, pool)
+        return _conv_run(node, plan(node, x, w), x, w, b)
     return run
 
 
