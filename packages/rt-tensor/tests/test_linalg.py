@@ -510,3 +510,47 @@ def test_dot_through_blas_matches_numpy(dtype, n, step):
     want = float(np.dot(a.astype(np.float64), b.astype(np.float64)))
     tol = 1e-4 * max(1.0, np.sqrt(n)) if dtype == "float32" else 1e-10 * max(1.0, np.sqrt(n))
     assert abs(got.item() - want) <= tol
+
+
+# ---- one row or one column: the matrix-vector (GEMV) path of a product ----------------------
+@pytest.mark.parametrize("dt", ("float32", "float64"))
+@pytest.mark.parametrize("threads", (1, 2))
+def test_single_row_or_column_products(dt, threads, rng):
+    """1 x k @ k x n and m x k @ k x 1 (each operand as stored, transposed or strided; alpha and
+    beta through addmm; batched; split over the pool) against numpy."""
+    from rt_tensor import _linalg
+    saved = _linalg._gemm_tuning()
+    n0 = rtt.get_num_threads()
+    try:
+        rtt.set_num_threads(threads)
+        _linalg._gemm_tuning(thin_serial_macs=1)         # split even these small products
+        for m, k, n in ((1, 37, 300), (1, 300, 1), (260, 19, 1), (1, 1, 5), (3, 8, 1)):
+            for ta in (False, True):
+                for tb in (False, True):
+                    a, an = make((k, m) if ta else (m, k), dt, rng)
+                    b, bn = make((n, k) if tb else (k, n), dt, rng)
+                    a, an = (a.t(), an.T) if ta else (a, an)
+                    b, bn = (b.t(), bn.T) if tb else (b, bn)
+                    check(a @ b, an @ bn, dt)
+                    c, cn = make((m, n), dt, rng)
+                    check(rtt.addmm(c, a, b, beta=0.5, alpha=-2.0), 0.5 * cn - 2.0 * (an @ bn),
+                          dt)
+            # strided (every other element) operands and a strided result
+            a, an = make((m, 2 * k), dt, rng)
+            b, bn = make((k, 2 * n), dt, rng)
+            out = rtt.zeros((m, 2 * n), dtype=getattr(rtt, dt))
+            rtt.matmul(a[:, ::2], b[:, ::2], out=out[:, ::2])
+            check(out[:, ::2], an[:, ::2] @ bn[:, ::2], dt)
+            # batched
+            a, an = make((3, m, k), dt, rng)
+            b, bn = make((3, k, n), dt, rng)
+            check(a @ b, an @ bn, dt)
+        # beta = 0 never reads the result (NaN in it stays out)
+        out = rtt.full((1, 4), float("nan"), dtype=getattr(rtt, dt))
+        a, an = make((1, 6), dt, rng)
+        b, bn = make((6, 4), dt, rng)
+        rtt.matmul(a, b, out=out)
+        check(out, an @ bn, dt)
+    finally:
+        _linalg._gemm_tuning(**saved)
+        rtt.set_num_threads(n0)

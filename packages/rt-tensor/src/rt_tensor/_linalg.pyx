@@ -49,6 +49,12 @@ cdef extern from "rt_blas.h" nogil:
     ctypedef void (*rt_set_threads_t)(int n) noexcept nogil
     ctypedef float (*rt_sdot_t)(int n, const float* x, int incx, const float* y, int incy) noexcept nogil
     ctypedef double (*rt_ddot_t)(int n, const double* x, int incx, const double* y, int incy) noexcept nogil
+    ctypedef void (*rt_sgemv_t)(int order, int trans, int m, int n, float alpha, const float* a,
+                                int lda, const float* x, int incx, float beta, float* y,
+                                int incy) noexcept nogil
+    ctypedef void (*rt_dgemv_t)(int order, int trans, int m, int n, double alpha,
+                                const double* a, int lda, const double* x, int incx, double beta,
+                                double* y, int incy) noexcept nogil
     void* dlopen(const char* filename, int flag)
     void* dlsym(void* handle, const char* symbol)
     char* dlerror()
@@ -67,6 +73,8 @@ cdef rt_cgemm_t _cgemm = NULL
 cdef rt_cgemm_t _zgemm = NULL
 cdef rt_sdot_t _sdot = NULL
 cdef rt_ddot_t _ddot = NULL
+cdef rt_sgemv_t _sgemv = NULL
+cdef rt_dgemv_t _dgemv = NULL
 cdef bint _blas_ready = False
 cdef object _blas_path = None
 
@@ -80,7 +88,7 @@ cdef void* _sym(void* h, bytes name) except NULL:
 
 cdef int _load_blas() except -1:
     """dlopen scipy-openblas32 once, single-threaded; keep the function pointers."""
-    global _sgemm, _dgemm, _cgemm, _zgemm, _sdot, _ddot, _blas_ready, _blas_path
+    global _sgemm, _dgemm, _cgemm, _zgemm, _sdot, _ddot, _sgemv, _dgemv, _blas_ready, _blas_path
     if _blas_ready:
         return 0
     try:
@@ -102,6 +110,8 @@ cdef int _load_blas() except -1:
     _zgemm = <rt_cgemm_t>_sym(h, b"scipy_cblas_zgemm")
     _sdot = <rt_sdot_t>_sym(h, b"scipy_cblas_sdot")
     _ddot = <rt_ddot_t>_sym(h, b"scipy_cblas_ddot")
+    _sgemv = <rt_sgemv_t>_sym(h, b"scipy_cblas_sgemv")
+    _dgemv = <rt_dgemv_t>_sym(h, b"scipy_cblas_dgemv")
     _blas_ready = True
     return 0
 
@@ -211,6 +221,37 @@ cdef void _int_block(Plan* p, char* a, char* b, char* c, index_t i0, index_t i1,
     free(acc)
 
 
+cdef void _gemv_block(Plan* p, char* a, char* b, char* c, index_t m, index_t n) noexcept nogil:
+    """A block of one row or one column as a matrix-vector product: OpenBLAS's GEMM takes a
+    1 x k @ k x n product through its general path (a batch-1 Linear 1x4096 @ 4096x1024:
+    2.8 ms, 10x PyTorch's), its GEMV streams the matrix once (~0.3 ms)."""
+    cdef int trans, rows, cols, inc, incy, lda
+    cdef char* mat
+    cdef char* vec
+    if m == 1:
+        # c (1 x n) = a (1 x k) @ B: y = B^T a over B as stored
+        mat, vec, lda, incy = b, a, <int>p.ldb, 1
+        inc = 1 if p.ta == RT_NO_TRANS else <int>p.lda
+        if p.tb == RT_NO_TRANS:          # B row-major k x n
+            trans, rows, cols = RT_TRANS, <int>p.k, <int>n
+        else:                            # B stored as n x k
+            trans, rows, cols = RT_NO_TRANS, <int>n, <int>p.k
+    else:
+        # c (m x 1) = A @ b (k x 1): y = A b over A as stored; y strided by ldc
+        mat, vec, lda, incy = a, b, <int>p.lda, <int>p.ldc
+        inc = <int>p.ldb if p.tb == RT_NO_TRANS else 1
+        if p.ta == RT_NO_TRANS:          # A row-major m x k
+            trans, rows, cols = RT_NO_TRANS, <int>m, <int>p.k
+        else:                            # A stored as k x m
+            trans, rows, cols = RT_TRANS, <int>p.k, <int>m
+    if p.dt == DT_FLOAT32:
+        _sgemv(RT_ROW_MAJOR, trans, rows, cols, <float>p.alpha[0], <float*>mat, lda,
+               <float*>vec, inc, <float>p.beta[0], <float*>c, incy)
+    else:
+        _dgemv(RT_ROW_MAJOR, trans, rows, cols, p.alpha[0], <double*>mat, lda, <double*>vec,
+               inc, p.beta[0], <double*>c, incy)
+
+
 cdef void _gemm_block(Plan* p, index_t batch, index_t i0, index_t i1, index_t j0,
                       index_t j1) noexcept nogil:
     """C[i0:i1, j0:j1] of one batch, with one BLAS call."""
@@ -240,6 +281,9 @@ cdef void _gemm_block(Plan* p, index_t batch, index_t i0, index_t i1, index_t j0
     else:
         b += j0 * p.ldb * isz
     c += (i0 * p.ldc + j0) * isz
+    if (m == 1 or n == 1) and p.k > 0 and (p.dt == DT_FLOAT32 or p.dt == DT_FLOAT64):
+        _gemv_block(p, a, b, c, m, n)
+        return
     if p.dt == DT_FLOAT32:
         _sgemm(RT_ROW_MAJOR, p.ta, p.tb, <int>m, <int>n, <int>p.k, <float>p.alpha[0],
                <float*>a, <int>p.lda, <float*>b, <int>p.ldb, <float>p.beta[0], <float*>c, <int>p.ldc)
@@ -287,6 +331,11 @@ cdef void _task_batches(void* ctx, index_t begin, index_t end) noexcept nogil:
 # Products below this many multiply-adds run as one call on the calling thread: a 64x64
 # product (262K) takes ~3 us, less than waking a worker is worth.
 cdef index_t SERIAL_MACS = 1 << 20
+# A thin product (a row or a few: a batch-1 Linear layer) only streams its weight matrix, so
+# splitting pays from fewer multiply-adds: 1x784 @ 784x256 takes 9.3 us on one thread and
+# 6.3 us split in two (4 rows: 16.3 -> 12.1 us).
+cdef index_t THIN_SERIAL_MACS = 1 << 17
+cdef index_t THIN_ROWS = 8
 # Rows (or columns) per block of a split product: OpenBLAS packs the whole other operand for
 # every call, so a 64-row block of a 1024 product runs at ~78% of a whole call, 256 rows at
 # ~96%, 512 at ~99% (measured with single-threaded sgemm on this machine).
@@ -294,18 +343,22 @@ cdef index_t MIN_BLOCK = 128
 cdef index_t MAX_BLOCK = 512
 
 
-def _gemm_tuning(serial_macs=None, min_block=None, max_block=None):
+def _gemm_tuning(serial_macs=None, min_block=None, max_block=None, thin_serial_macs=None):
     """Read (and, for experiments such as benchmarks/bench_blas_choice.py, set) the GEMM
-    split thresholds: products under serial_macs multiply-adds run on the calling thread; a
-    split product gets blocks of min_block..max_block rows (or columns)."""
-    global SERIAL_MACS, MIN_BLOCK, MAX_BLOCK
+    split thresholds: products under serial_macs multiply-adds (thin_serial_macs for a
+    product of at most 8 rows or columns) run on the calling thread; a split product gets
+    blocks of min_block..max_block rows (or columns)."""
+    global SERIAL_MACS, MIN_BLOCK, MAX_BLOCK, THIN_SERIAL_MACS
     if serial_macs is not None:
         SERIAL_MACS = max(1, int(serial_macs))
+    if thin_serial_macs is not None:
+        THIN_SERIAL_MACS = max(1, int(thin_serial_macs))
     if min_block is not None:
         MIN_BLOCK = max(1, int(min_block))
     if max_block is not None:
         MAX_BLOCK = max(MIN_BLOCK, int(max_block))
-    return {"serial_macs": SERIAL_MACS, "min_block": MIN_BLOCK, "max_block": MAX_BLOCK}
+    return {"serial_macs": SERIAL_MACS, "min_block": MIN_BLOCK, "max_block": MAX_BLOCK,
+            "thin_serial_macs": THIN_SERIAL_MACS}
 
 
 cdef void _run_plan(Plan* p) noexcept nogil:
@@ -314,9 +367,12 @@ cdef void _run_plan(Plan* p) noexcept nogil:
     # same (parallel_for then runs its blocks serially), so the result's bits do too
     cdef int nt = configured_threads()
     cdef index_t dim, grain, per
+    cdef index_t serial = SERIAL_MACS
     if p.nbatch <= 0 or p.m <= 0 or p.n <= 0:
         return
-    if nt <= 1 or macs * p.nbatch < SERIAL_MACS:
+    if p.nbatch == 1 and (p.m <= THIN_ROWS or p.n <= THIN_ROWS):
+        serial = THIN_SERIAL_MACS
+    if nt <= 1 or macs * p.nbatch < serial:
         _task_batches(p, 0, p.nbatch)
         return
     if p.nbatch > 1 and (macs < 16 * SERIAL_MACS or p.nbatch >= 4 * nt):
@@ -324,7 +380,7 @@ cdef void _run_plan(Plan* p) noexcept nogil:
         per = SERIAL_MACS // (macs if macs > 0 else 1)
         parallel_for(p.nbatch, per if per > 1 else 1, _task_batches, p)
         return
-    if macs < SERIAL_MACS:
+    if macs < serial:
         _task_batches(p, 0, p.nbatch)
         return
     # one product at a time, split into row (or column) blocks on the pool

@@ -18,6 +18,10 @@ typedef void (*rt_cgemm_t)(int order, int ta, int tb, int m, int n, int k, const
                            const void *a, int lda, const void *b, int ldb, const void *beta,
                            void *c, int ldc);
 typedef float (*rt_sdot_t)(int n, const float *x, int incx, const float *y, int incy);
+typedef void (*rt_sgemv_t)(int order, int trans, int m, int n, float alpha, const float *a,
+                           int lda, const float *x, int incx, float beta, float *y, int incy);
+typedef void (*rt_dgemv_t)(int order, int trans, int m, int n, double alpha, const double *a,
+                           int lda, const double *x, int incx, double beta, double *y, int incy);
 typedef double (*rt_ddot_t)(int n, const double *x, int incx, const double *y, int incy);
 typedef void (*rt_cdot_sub_t)(int n, const void *x, int incx, const void *y, int incy, void *ret);
 typedef void (*rt_set_threads_t)(int n);
