@@ -209,11 +209,16 @@ def _check_kernel_attr(node, w):
                          f"{list(w.shape[2:])}")
 
 
+# the tensor types of real values (export_onnx's tracer passes subclasses)
+_PLAIN_TENSORS = frozenset((rtt.Tensor, rt.Tensor, rt_nn.Parameter))
+
+
 def _conv_plan(node, x, w):
     """Conv's checks and geometry from the shapes (and dtypes) of ``x`` and ``w``, nothing
     else, so a prepared node computes it once per shape (``_cached_plans``): (spatial rank,
     strides, padding, dilations, group, the zero pad applied first for asymmetric pads or
-    None)."""
+    None, the arguments of the one ``_nn_conv.conv_forward`` call that computes the node
+    with what it absorbed when these shapes and dtypes allow it, else None)."""
     nd = w.dim() - 2
     if nd not in _CONV:
         raise node.error(f"rt convolves 1 to 3 spatial axes, this weight has {nd}")
@@ -237,38 +242,32 @@ def _conv_plan(node, x, w):
     if begin != end:
         pad = _torch_pad_list(begin, end)
         begin = [0] * nd
-    return nd, strides, begin, dilations, group, pad
-
-
-# the tensor types of real values (export_onnx's tracer passes subclasses)
-_PLAIN_TENSORS = frozenset((rtt.Tensor, rt.Tensor, rt_nn.Parameter))
-
-
-def _conv_direct(plan, x, w, b):
-    """The kernel's (stride, padding, dilation, groups) when one ``_nn_conv.conv_forward``
-    call computes the convolution of ``plan`` (no autograd, plain float32/float64 tensors of
-    one dtype, symmetric padding), else None."""
-    nd, strides, padding, dilations, group, pad = plan
-    if (pad is None and type(x) in _PLAIN_TENSORS and type(w) in _PLAIN_TENSORS
-            and (b is None or type(b) in _PLAIN_TENSORS)
-            and not needs_grad(x, w, b) and x.dim() == nd + 2 and x.numel() > 0
-            and x.dtype in _FLOAT_KERNEL_DTYPES and w.dtype == x.dtype
-            and (b is None or (b.dtype == x.dtype and b.dim() == 1
-                               and b.size(0) == w.size(0)))):
-        return strides, padding, dilations, group
-    return None
+    ops = node.absorbed_ops
+    pool = "MaxPool" in ops
+    kernel_args = None
+    # (plain tensors first: the exporter's traced values have symbolic sizes)
+    if (type(x) in _PLAIN_TENSORS and type(w) in _PLAIN_TENSORS and pad is None
+            and x.numel() > 0 and x.dtype in _FLOAT_KERNEL_DTYPES and w.dtype == x.dtype
+            # the fused pool takes a 2-d output of at least 2x2 (a smaller one is the MaxPool
+            # converter's error, which the unfused path raises)
+            and (not pool or (nd == 2 and all((n - k) // s + 1 >= 2 for n, k, s in
+                                              zip(padded, dilated, strides))))):
+        kernel_args = (strides, begin, dilations, group, None, "Relu" in ops, pool)
+    return nd, strides, begin, dilations, group, pad, kernel_args
 
 
 def _conv_run(node, plan, x, w, b):
-    """The convolution of ``plan``, then the nodes Conv absorbed (Relu, a 2x2 MaxPool): one
-    kernel call with them in its epilogue when ``_conv_direct`` allows, else
-    ``rt_nn.functional.conv*d`` and the absorbed converters, which autograd and
-    ``export_onnx``'s tracer see (its traced values are not plain tensors)."""
-    args = _conv_direct(plan, x, w, b)
-    ops = node.absorbed_ops
-    if args is not None and ("MaxPool" not in ops or _poolable(plan, x, w)):
-        return _nn_conv.conv_forward(x, w, b, *args, None, "Relu" in ops, "MaxPool" in ops)
-    nd, strides, padding, dilations, group, pad = plan
+    """The convolution of ``plan``, then the nodes Conv absorbed (Relu, a 2x2 MaxPool): the
+    plan's one kernel call, with them in its epilogue, when nothing needs a gradient and the
+    tensors are plain; else ``rt_nn.functional.conv*d`` and the absorbed converters, which
+    autograd and ``export_onnx``'s tracer see (its traced values are not plain tensors)."""
+    nd, strides, padding, dilations, group, pad, kernel_args = plan
+    # (the plan has kernel arguments only for plain x and w: plans are kept per tensor type)
+    if (kernel_args is not None
+            and (b is None or (type(b) in _PLAIN_TENSORS and b.dtype == x.dtype
+                               and b.dim() == 1 and b.size(0) == w.size(0)))
+            and not needs_grad(x, w, b)):
+        return _nn_conv.conv_forward(x, w, b, *kernel_args)
     if pad is not None:
         x = rt.constant_pad_nd(x, pad, 0)
     y = _CONV[nd](x, w, b, stride=strides, padding=padding, dilation=dilations, groups=group)
@@ -282,16 +281,6 @@ def conv(node, x, w, b=None):
     SAME_UPPER/SAME_LOWER/VALID. Absorbs a following Relu, then a 2x2 stride-2 MaxPool
     (``_conv_absorbs``)."""
     return _conv_run(node, _conv_plan(node, x, w), x, w, b)
-
-
-def _poolable(plan, x, w):
-    """Whether the fused 2x2 pool takes this convolution's output: 2-d, at least 2x2 (a
-    smaller one is the MaxPool converter's error, raised by the unfused path)."""
-    nd, strides, padding, dilations = plan[:4]
-    if nd != 2:
-        return False
-    return all((n + 2 * p - d * (k - 1) - 1) // s + 1 >= 2 for n, k, s, p, d in
-               zip(x.shape[2:], w.shape[2:], strides, padding, dilations))
 
 
 def _conv_absorbs(absorbed, follower):
@@ -350,30 +339,10 @@ def _cached_plans(make_plan):
 
 @preparer(conv)
 def _prepare_conv(node):
-    """Conv with its plan, and whether one kernel call computes it, found once per shape."""
+    """Conv with its plan (and kernel call) computed once per (input shape, weight shape)."""
     plan = _cached_plans(_conv_plan)
-    ops = node.absorbed_ops
-    relu, pool = "Relu" in ops, "MaxPool" in ops
-    # (x shape, x dtype, w shape, w dtype) -> the kernel's (stride, padding, dilation, groups)
-    # when _conv_direct allows (and a fused pool's conv is 2-d), else None
-    direct = {}
 
     def run(x, w, b=None):
-        if (type(x) in _PLAIN_TENSORS and type(w) in _PLAIN_TENSORS
-                and (b is None or type(b) in _PLAIN_TENSORS) and not needs_grad(x, w, b)):
-            key = (x.shape, x.dtype, w.shape, w.dtype)
-            args = direct.get(key, False)
-            if args is False:
-                p = plan(node, x, w)
-                args = _conv_direct(p, x, w, None)
-                if pool and not _poolable(p, x, w):
-                    args = None
-                if len(direct) >= _PLAN_CACHE_SIZE:
-                    direct.clear()
-                direct[key] = args
-            if args is not None and (b is None or (b.dtype == x.dtype and b.dim() == 1
-                                                   and b.size(0) == w.size(0))):
-                return _nn_conv.conv_forward(x, w, b, *args, None, relu, pool)
         return _conv_run(node, plan(node, x, w), x, w, b)
     return run
 
