@@ -413,11 +413,6 @@ cdef void _col2im(const real* col, real* im, const Geo* g, index_t c0, index_t c
                         seg += OW
 
 
-cdef inline void _add_bias(real* y, const real* b, index_t rows, index_t ld, index_t col0,
-                           index_t ncols) noexcept nogil:
-    _epilogue(y, b, False, rows, ld, col0, ncols)
-
-
 cdef inline void _epilogue(real* y, const real* b, bint relu, index_t rows, index_t ld,
                            index_t col0, index_t ncols) noexcept nogil:
     """Columns [col0, col0 + ncols) of `rows` rows (stride ld): + b[r] (b may be NULL), then
@@ -504,16 +499,16 @@ cdef void _unit(const Geo* g, real* ws, real* acc, index_t u) noexcept nogil:
             # the block into the chunk's buffer, then bias, relu and the pool into yp
             _gemm(False, False, g.Cog, ncols, g.CKL, w, g.CKL, bsrc, ldb, <real>0,
                   ws + g.blk_off, ncols)
-            bsrc = NULL
-            if g.b != NULL:
-                bsrc = <const real*>g.b + grp * g.Cog
-            _pool2_block(g, ws + g.blk_off, bsrc, n, grp * g.Cog, l0, l1)
-            return
-        _gemm(False, False, g.Cog, ncols, g.CKL, w, g.CKL, bsrc, ldb, <real>0, y + col0, g.OL)
+        else:
+            _gemm(False, False, g.Cog, ncols, g.CKL, w, g.CKL, bsrc, ldb, <real>0, y + col0,
+                  g.OL)
         bsrc = NULL
         if g.b != NULL:
             bsrc = <const real*>g.b + grp * g.Cog
-        _epilogue(y, bsrc, g.relu, g.Cog, g.OL, col0, ncols)
+        if g.pool2:
+            _pool2_block(g, ws + g.blk_off, bsrc, n, grp * g.Cog, l0, l1)
+        else:
+            _epilogue(y, bsrc, g.relu, g.Cog, g.OL, col0, ncols)
     elif g.op == OP_IGRAD:
         gyp = <const real*>g.x + (n * g.Co + grp * g.Cog) * g.OL
         c0 = part * g.part_len
@@ -530,7 +525,8 @@ cdef void _unit(const Geo* g, real* ws, real* acc, index_t u) noexcept nogil:
                   ws, g.OL)
             _col2im(ws, y, g, c0, c1)
         if g.b != NULL:
-            _add_bias(y + c0 * g.IL, <const real*>g.b + grp * g.Cg + c0, c1 - c0, g.IL, 0, g.IL)
+            _epilogue(y + c0 * g.IL, <const real*>g.b + grp * g.Cg + c0, False, c1 - c0, g.IL,
+                      0, g.IL)
     elif g.op == OP_WGRAD:
         x = <const real*>g.x + (n * g.C + grp * g.Cg) * g.IL
         gyp = <const real*>g.gy + (n * g.Co + grp * g.Cog) * g.OL
