@@ -620,61 +620,6 @@ cdef extern from *:
             nan = _mm256_or_ps(nan, _mm256_cmp_ps(v_, v_, _CMP_UNORD_Q)); \
             acc = _mm256_max_ps(v_, acc); \
         } while (0)
-    /* two vectors at a time: each accumulator is a chain through the window, so two
-     * independent chains keep the core busy (the second vector repeats the first when the
-     * count is odd) */
-    #define RT_MPG_ROW_F() \
-        if ((sW == 1 || sW == 2) && oW >= 8 && kW * dW <= W + 2 * pW && \
-            (!with_idx_c || (kH * dH + 1) * W + kW * dW < 2147483647)) { \
-            RT_MPG_RANGE(8) \
-            int64_t nvec = vhi - vlo >= 8 ? (vhi - vlo + 7) / 8 : 0; \
-            __m256 code0 = _mm256_castsi256_ps(_mm256_set1_epi32((int32_t)((ih0 - hb) * W))); \
-            for (int64_t iv = 0; iv < nvec; iv += 2) { \
-                int64_t owa = vlo + iv * 8, owb = owa + 8; \
-                if (owa + 8 > vhi) owa = vhi - 8; \
-                if (iv + 1 >= nvec) owb = owa; \
-                else if (owb + 8 > vhi) owb = vhi - 8; \
-                __m256 acca = _mm256_set1_ps(-INFINITY), accb = acca; \
-                __m256 codea = code0, codeb = code0; \
-                int exact = with_idx_c; \
-                if (!exact) { \
-                    __m256 nana = _mm256_setzero_ps(), nanb = nana; \
-                    for (int64_t a = 0; a < kH; a++) { \
-                        int64_t ih = hb + a * dH; \
-                        if (ih < 0 || ih >= H) continue; \
-                        const float* row = xp + ih * W - pW; \
-                        for (int64_t bb = 0; bb < kW; bb++) { \
-                            const float* q = row + bb * dW; \
-                            RT_MPG_FSTEP_F(acca, nana, q + owa * sW); \
-                            RT_MPG_FSTEP_F(accb, nanb, q + owb * sW); \
-                        } \
-                    } \
-                    nana = _mm256_or_ps(nana, nanb); \
-                    if (!_mm256_testz_ps(nana, nana)) { \
-                        exact = 1; \
-                        acca = accb = _mm256_set1_ps(-INFINITY); \
-                    } \
-                } \
-                if (exact) { \
-                    for (int64_t a = 0; a < kH; a++) { \
-                        int64_t ih = hb + a * dH; \
-                        if (ih < 0 || ih >= H) continue; \
-                        const float* row = xp + ih * W - pW; \
-                        for (int64_t bb = 0; bb < kW; bb++) { \
-                            __m256 relv = _mm256_castsi256_ps(_mm256_set1_epi32( \
-                                (int32_t)(a * dH * W + bb * dW))); \
-                            (void)relv; \
-                            const float* q = row + bb * dW; \
-                            RT_MPG_STEP_F(acca, codea, q + owa * sW); \
-                            RT_MPG_STEP_F(accb, codeb, q + owb * sW); \
-                        } \
-                    } \
-                } \
-                RT_MPG_STORE_F(acca, codea, owa); \
-                RT_MPG_STORE_F(accb, codeb, owb); \
-            } \
-            if (nvec) vend = vhi; \
-        }
     #define RT_MPG_STEP_D(acc, code, q) do { \
             __m256d v_ = sW == 1 ? _mm256_loadu_pd(q) : _mm256_shuffle_pd( \
                 _mm256_loadu_pd(q), _mm256_loadu_pd((q) + 4), 0); \
@@ -700,56 +645,68 @@ cdef extern from *:
             nan = _mm256_or_pd(nan, _mm256_cmp_pd(v_, v_, _CMP_UNORD_Q)); \
             acc = _mm256_max_pd(v_, acc); \
         } while (0)
-    #define RT_MPG_ROW_D() \
-        if ((sW == 1 || sW == 2) && oW >= 4 && kW * dW <= W + 2 * pW) { \
-            RT_MPG_RANGE(4) \
-            int64_t nvec = vhi - vlo >= 4 ? (vhi - vlo + 3) / 4 : 0; \
-            __m256d code0 = _mm256_castsi256_pd(_mm256_set1_epi64x((ih0 - hb) * W)); \
+    /* two vectors at a time: each accumulator is a chain through the window, so two
+     * independent chains keep the core busy (the second vector repeats the first when the
+     * count is odd). One body for both types: S (F/D) picks the step and store macros, VT
+     * and VW the vector type and width, SFX the intrinsics' suffix (ps/pd), CODE(x) a
+     * vector of the window position x (32-bit lanes for float, 64-bit for double) and FITS
+     * whether those positions fit the lanes. */
+    #define RT_MPG_ROW(S, T, VT, VW, SFX, CODE, FITS) \
+        if ((sW == 1 || sW == 2) && oW >= VW && kW * dW <= W + 2 * pW && (FITS)) { \
+            RT_MPG_RANGE(VW) \
+            int64_t nvec = vhi - vlo >= VW ? (vhi - vlo + VW - 1) / VW : 0; \
+            VT code0 = CODE((ih0 - hb) * W); \
             for (int64_t iv = 0; iv < nvec; iv += 2) { \
-                int64_t owa = vlo + iv * 4, owb = owa + 4; \
-                if (owa + 4 > vhi) owa = vhi - 4; \
+                int64_t owa = vlo + iv * VW, owb = owa + VW; \
+                if (owa + VW > vhi) owa = vhi - VW; \
                 if (iv + 1 >= nvec) owb = owa; \
-                else if (owb + 4 > vhi) owb = vhi - 4; \
-                __m256d acca = _mm256_set1_pd(-INFINITY), accb = acca; \
-                __m256d codea = code0, codeb = code0; \
+                else if (owb + VW > vhi) owb = vhi - VW; \
+                VT acca = _mm256_set1_##SFX(-INFINITY), accb = acca; \
+                VT codea = code0, codeb = code0; \
                 int exact = with_idx_c; \
                 if (!exact) { \
-                    __m256d nana = _mm256_setzero_pd(), nanb = nana; \
+                    VT nana = _mm256_setzero_##SFX(), nanb = nana; \
                     for (int64_t a = 0; a < kH; a++) { \
                         int64_t ih = hb + a * dH; \
                         if (ih < 0 || ih >= H) continue; \
-                        const double* row = xp + ih * W - pW; \
+                        const T* row = xp + ih * W - pW; \
                         for (int64_t bb = 0; bb < kW; bb++) { \
-                            const double* q = row + bb * dW; \
-                            RT_MPG_FSTEP_D(acca, nana, q + owa * sW); \
-                            RT_MPG_FSTEP_D(accb, nanb, q + owb * sW); \
+                            const T* q = row + bb * dW; \
+                            RT_MPG_FSTEP_##S(acca, nana, q + owa * sW); \
+                            RT_MPG_FSTEP_##S(accb, nanb, q + owb * sW); \
                         } \
                     } \
-                    nana = _mm256_or_pd(nana, nanb); \
-                    if (!_mm256_testz_pd(nana, nana)) { \
+                    nana = _mm256_or_##SFX(nana, nanb); \
+                    if (!_mm256_testz_##SFX(nana, nana)) { \
                         exact = 1; \
-                        acca = accb = _mm256_set1_pd(-INFINITY); \
+                        acca = accb = _mm256_set1_##SFX(-INFINITY); \
                     } \
                 } \
                 if (exact) { \
                     for (int64_t a = 0; a < kH; a++) { \
                         int64_t ih = hb + a * dH; \
                         if (ih < 0 || ih >= H) continue; \
-                        const double* row = xp + ih * W - pW; \
+                        const T* row = xp + ih * W - pW; \
                         for (int64_t bb = 0; bb < kW; bb++) { \
-                            __m256d relv = _mm256_castsi256_pd(_mm256_set1_epi64x(a * dH * W + bb * dW)); \
+                            VT relv = CODE(a * dH * W + bb * dW); \
                             (void)relv; \
-                            const double* q = row + bb * dW; \
-                            RT_MPG_STEP_D(acca, codea, q + owa * sW); \
-                            RT_MPG_STEP_D(accb, codeb, q + owb * sW); \
+                            const T* q = row + bb * dW; \
+                            RT_MPG_STEP_##S(acca, codea, q + owa * sW); \
+                            RT_MPG_STEP_##S(accb, codeb, q + owb * sW); \
                         } \
                     } \
                 } \
-                RT_MPG_STORE_D(acca, codea, owa); \
-                RT_MPG_STORE_D(accb, codeb, owb); \
+                RT_MPG_STORE_##S(acca, codea, owa); \
+                RT_MPG_STORE_##S(accb, codeb, owb); \
             } \
             if (nvec) vend = vhi; \
         }
+    #define RT_MPG_CODE_F(x) _mm256_castsi256_ps(_mm256_set1_epi32((int32_t)(x)))
+    #define RT_MPG_CODE_D(x) _mm256_castsi256_pd(_mm256_set1_epi64x(x))
+    /* float positions are 32-bit: only where the window's span fits */
+    #define RT_MPG_ROW_F() RT_MPG_ROW(F, float, __m256, 8, ps, RT_MPG_CODE_F, \
+        !with_idx_c || (kH * dH + 1) * W + kW * dW < 2147483647)
+    #define RT_MPG_ROW_D() RT_MPG_ROW(D, double, __m256d, 4, pd, RT_MPG_CODE_D, 1)
     #define RT_DEFINE_MAX_POOL_X86(T, S, NAME, WITH_IDX, FAST, VEC) \
         RT_DEFINE_MAX_POOL(T, S, NAME##_avx2, WITH_IDX, FAST, __attribute__((target("avx2"))), VEC) \
         RT_DEFINE_MAX_POOL(T, S, NAME##_base, WITH_IDX, FAST, , RT_MPG_NOROW) \
